@@ -27,7 +27,8 @@ class Face:
 
     Attributes:
         box: (x1, y1, x2, y2) in pixels of the original image.
-        score: Detector confidence in [0, 1]; not comparable across detectors.
+        score: Detector confidence, higher is surer; each detector has its own scale
+            (YuNet and CenterFace give probabilities, dlib gives SVM or MMOD margins).
         landmarks: Five (x, y) points in pixels, in the order of ``LANDMARK_NAMES``:
             the subject's right eye, left eye, nose tip, right and left mouth corners.
         track_id: Identity of the face across video frames, or None for photos.

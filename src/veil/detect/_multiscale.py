@@ -1,0 +1,122 @@
+"""Run a fixed-input detector over photos of any size.
+
+Detectors are trained on faces that fill a few percent of a ~640 px frame. A
+24 MP photo shrunk to 640 px turns a 60 px face into 6 px, and it is lost; a
+100 px thumbnail gives the network too little to look at. So every photo gets:
+
+1. a *whole* pass with the long side at ``base_side`` (tiny photos are enlarged
+   to ``min_side``), which finds the large and medium faces;
+2. when the photo is more than twice ``base_side``, a *tiled* pass at three times
+   that scale (capped at the native resolution), in overlapping ``base_side``
+   tiles, which finds faces down to a third of the smallest size pass 1 sees.
+
+The cost is bounded: about nine network runs for any photo, however large.
+Detections from both passes are merged by non-maximum suppression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from veil.detect._base import non_max_suppression
+from veil.types import Image
+
+__all__ = ["Detections", "detect_multiscale"]
+
+Detections = tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]
+"""(N, 4) boxes, (N,) scores and (N, 5, 2) landmarks, in the pixels of the image passed in."""
+
+RawDetector = Callable[[Image], Detections]
+
+TILE_ZOOM = 3.0
+TILE_OVERLAP = 0.25
+MERGE_IOU = 0.4
+# A tile detection this close to an inner tile edge is probably a cut face; the
+# neighbouring tile or the whole pass sees it whole.
+EDGE_MARGIN_PX = 2.0
+
+
+def _empty() -> Detections:
+    return (np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
+
+
+def _resize(image: Image, scale: float) -> Image:
+    if scale == 1.0:
+        return image
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(image, size, interpolation=interpolation), dtype=np.uint8)
+
+
+def _tiles(length: int, tile: int) -> Iterator[int]:
+    if length <= tile:
+        yield 0
+        return
+    stride = int(tile * (1 - TILE_OVERLAP))
+    start = 0
+    while start + tile < length:
+        yield start
+        start += stride
+    yield length - tile
+
+
+def _run_scaled(image: Image, run: RawDetector, scale: float) -> Detections:
+    boxes, scores, landmarks = run(_resize(image, scale))
+    return boxes / scale, scores, landmarks / scale
+
+
+def _run_tiled(image: Image, run: RawDetector, scale: float, tile: int) -> Detections:
+    scaled = _resize(image, scale)
+    height, width = scaled.shape[:2]
+    found = []
+    for top in _tiles(height, tile):
+        for left in _tiles(width, tile):
+            boxes, scores, landmarks = run(scaled[top : top + tile, left : left + tile])
+            bottom, right = min(top + tile, height), min(left + tile, width)
+            boxes = boxes + np.array([left, top, left, top], np.float32)
+            cut = (
+                ((boxes[:, 0] <= left + EDGE_MARGIN_PX) & (left > 0))
+                | ((boxes[:, 1] <= top + EDGE_MARGIN_PX) & (top > 0))
+                | ((boxes[:, 2] >= right - EDGE_MARGIN_PX) & (right < width))
+                | ((boxes[:, 3] >= bottom - EDGE_MARGIN_PX) & (bottom < height))
+            )
+            keep = ~cut
+            found.append((boxes[keep] / scale, scores[keep], (landmarks[keep] + [left, top]) / scale))
+    return _concat(found)
+
+
+def _concat(parts: list[Detections]) -> Detections:
+    if not parts:
+        return _empty()
+    boxes, scores, landmarks = zip(*parts, strict=True)
+    return (
+        np.concatenate(boxes).astype(np.float32),
+        np.concatenate(scores).astype(np.float32),
+        np.concatenate(landmarks).astype(np.float32).reshape(-1, 5, 2),
+    )
+
+
+def detect_multiscale(image: Image, run: RawDetector, *, base_side: int, min_side: int) -> Detections:
+    """Run ``run`` on a whole-photo pass and, for large photos, a tiled pass; merge the results.
+
+    Args:
+        image: The RGB photo.
+        run: Detects faces in an image of about ``base_side`` px; returns its own pixels.
+        base_side: Long side of the whole pass, and side of the tiles.
+        min_side: Photos with a shorter long side are enlarged to it.
+    """
+    long_side = max(image.shape[:2])
+    scale = base_side / long_side if long_side > base_side else max(1.0, min_side / long_side)
+    parts = [_run_scaled(image, run, scale)]
+    if scale < 1 / 2:
+        parts.append(_run_tiled(image, run, min(1.0, scale * TILE_ZOOM), base_side))
+    boxes, scores, landmarks = _concat(parts)
+    keep = non_max_suppression(boxes, scores, iou=MERGE_IOU)
+    height, width = image.shape[:2]
+    boxes = np.clip(boxes[keep], 0, [width, height, width, height]).astype(np.float32)
+    return boxes, scores[keep], landmarks[keep]

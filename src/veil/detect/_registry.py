@@ -1,0 +1,91 @@
+"""Detector registry: names to factories, with one loaded instance per (name, threshold)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from veil import models
+from veil.detect._base import Detector
+from veil.errors import UnknownModelError
+
+__all__ = ["AUTO_DETECTOR", "DEFAULT_THRESHOLDS", "DETECTORS", "get_detector"]
+
+AUTO_DETECTOR = "yunet"
+"""What ``detector="auto"`` means; chosen by ``benchmarks/detect.py`` (see the README)."""
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "yunet": 0.5,
+    "yunet-int8": 0.5,
+    "centerface": 0.4,
+    "dlib-hog": 0.0,
+    "dlib-cnn": 0.0,
+}
+"""Default ``threshold`` of each detector, chosen on the dlib_faces boxes (benchmarks/detect.py)."""
+
+
+def _yunet(min_score: float) -> Detector:
+    from veil.detect._yunet import YuNet  # cv2 is imported only when a detector is asked for
+
+    return YuNet(models.weights_path("yunet"), name="yunet", min_score=min_score)
+
+
+def _yunet_int8(min_score: float) -> Detector:
+    from veil.detect._yunet import YuNet
+
+    return YuNet(models.weights_path("yunet-int8"), name="yunet-int8", min_score=min_score)
+
+
+def _centerface(min_score: float) -> Detector:
+    from veil.detect._centerface import CenterFace
+
+    return CenterFace(models.weights_path("centerface"), name="centerface", min_score=min_score)
+
+
+def _dlib_hog(min_score: float) -> Detector:
+    from veil.detect._dlib import DlibDetector
+
+    return DlibDetector(models.weights_path("dlib-68-landmarks"), name="dlib-hog", min_score=min_score)
+
+
+def _dlib_cnn(min_score: float) -> Detector:
+    from veil.detect._dlib import DlibDetector
+
+    return DlibDetector(
+        models.weights_path("dlib-68-landmarks"),
+        name="dlib-cnn",
+        min_score=min_score,
+        cnn_weights=models.weights_path("dlib-cnn"),
+    )
+
+
+DETECTORS: dict[str, Callable[[float], Detector]] = {
+    "yunet": _yunet,
+    "yunet-int8": _yunet_int8,
+    "centerface": _centerface,
+    "dlib-hog": _dlib_hog,
+    "dlib-cnn": _dlib_cnn,
+}
+
+
+def get_detector(name: str = "auto", *, threshold: float | None = None) -> Detector:
+    """A loaded detector, built on first use and reused for the rest of the process.
+
+    Args:
+        name: A key of ``DETECTORS``, or ``"auto"`` for ``AUTO_DETECTOR``.
+        threshold: Minimum detection score; None for the detector's entry in
+            ``DEFAULT_THRESHOLDS``. Lower finds more faces and more false ones.
+
+    Raises:
+        UnknownModelError: No detector by that name.
+        ModelNotPulledError: Its weights are not pulled yet.
+    """
+    resolved = AUTO_DETECTOR if name == "auto" else name
+    if resolved not in DETECTORS:
+        raise UnknownModelError("detector", name, [*DETECTORS, "auto"])
+    return _load(resolved, DEFAULT_THRESHOLDS[resolved] if threshold is None else float(threshold))
+
+
+@functools.cache
+def _load(name: str, min_score: float) -> Detector:
+    return DETECTORS[name](min_score)
