@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import struct
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +45,55 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"development data not found at {DATA} (set VEIL_DATA)")
     return DATA
+
+
+def _forged_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height 1-bit pixels but that holds no pixel data.
+
+    Anything that decoded it would fail as truncated, so an ImageTooLargeError proves
+    the size was checked from the header, before decoding.
+    """
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.fixture
+def forged_png() -> Callable[[Path, int, int], Path]:
+    """Writes a PNG header of any size with no pixels behind it (see ``_forged_png``)."""
+    return _forged_png
+
+
+@pytest.fixture
+def bad_inputs(tmp_path: Path, astronaut: np.ndarray) -> dict[str, Path]:
+    """One file of each kind of bad input, in ``tmp_path / "bad"``, by the reason it should give."""
+    from PIL import Image
+
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    Image.fromarray(astronaut).save(folder / "whole.jpg", quality=90)
+    jpeg = (folder / "whole.jpg").read_bytes()
+    (folder / "whole.jpg").unlink()
+    scan = jpeg.index(b"\xff\xda")  # start of scan: the compressed pixels follow
+    paths = {
+        "file is empty": folder / "empty.jpg",
+        "truncated or corrupt": folder / "truncated.jpg",
+        "not an image": folder / "notes.jpg",
+        "corrupt": folder / "corrupt.jpg",
+        "400 MP is over the 100 MP limit": folder / "huge.png",
+    }
+    paths["file is empty"].write_bytes(b"")
+    paths["truncated or corrupt"].write_bytes(jpeg[: len(jpeg) // 2])
+    paths["not an image"].write_text("these are my holiday notes, not a photo\n")
+    paths["corrupt"].write_bytes(jpeg[: scan + 4000] + b"\xff\xc0" + jpeg[scan + 4002 :])
+    _forged_png(paths["400 MP is over the 100 MP limit"], 20_000, 20_000)
+    return paths

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -69,22 +68,32 @@ def alignment_matrix(
         InputError: Unknown template, or landmarks too degenerate to define a pose.
     """
     if template not in TEMPLATES:
-        raise InputError("<face>", f"unknown alignment template {template!r}; choose one of {sorted(TEMPLATES)}")
+        raise InputError(
+            "<face>", f"unknown alignment template {template!r}; choose one of {sorted(TEMPLATES)}"
+        )
     target = (TEMPLATES[template] - 0.5) / (1.0 + margin) + 0.5
     source = np.asarray(face.landmarks, dtype=np.float64)
+    import cv2  # heavy; imported on first use so that `import veil` stays light
+
     matrix, _ = cv2.estimateAffinePartial2D(source, target * size, method=cv2.LMEDS)
     if matrix is None or not np.isfinite(matrix).all():
         raise InputError("<face>", "landmarks do not define a face pose (all on one point or line)")
     return np.asarray(matrix, dtype=np.float64)
 
 
-def align(image: Image, face: Face, *, size: int = 112, template: str = "arcface", margin: float = 0.0) -> AlignedFace:
+def align(
+    image: Image, face: Face, *, size: int = 112, template: str = "arcface", margin: float = 0.0
+) -> AlignedFace:
     """Crop ``face`` out of ``image`` in the canonical pose a recognizer expects.
 
     Args: See ``alignment_matrix``; ``image`` is the RGB photo the face was found in.
     """
+    import cv2
+
     matrix = alignment_matrix(face, size=size, template=template, margin=margin)
-    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return AlignedFace(crop=np.asarray(crop, dtype=np.uint8), matrix=matrix)
 
 
@@ -111,6 +120,8 @@ def paste_back(
     size = crop.shape[0]
     if crop.ndim != 3 or crop.shape[1] != size or crop.shape[2] != 3:
         raise InputError("<crop>", f"expected a square RGB crop, got shape {crop.shape}")
+    import cv2
+
     matrix = alignment_matrix(face, size=size, template=template, margin=margin)
     inverse = cv2.invertAffineTransform(matrix)
     height, width = image.shape[:2]
@@ -127,13 +138,17 @@ def paste_back(
     window_inverse = inverse.copy()
     window_inverse[:, 2] -= (left, top)
     window_size = (right - left, bottom - top)
-    warped = cv2.warpAffine(crop, window_inverse, window_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(
+        crop, window_inverse, window_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     alpha = warped_weight[top:bottom, left:right, None]
     region = image[top:bottom, left:right].astype(np.float32)
     blended = np.clip(alpha * warped.astype(np.float32) + (1 - alpha) * region + 0.5, 0, 255).astype(np.uint8)
 
     out = image.copy()
-    out[top:bottom, left:right] = np.where(covered[top:bottom, left:right, None], blended, image[top:bottom, left:right])
+    out[top:bottom, left:right] = np.where(
+        covered[top:bottom, left:right, None], blended, image[top:bottom, left:right]
+    )
     return out
 
 
@@ -142,4 +157,4 @@ def _feathered_square(size: int, feather: float) -> NDArray[np.float32]:
     ramp_px = max(feather * size, 1e-6)
     distance = np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5)  # to the nearest edge
     ramp = np.clip(distance / ramp_px, 0.0, 1.0).astype(np.float32)
-    return np.minimum.outer(ramp, ramp)
+    return np.asarray(np.minimum.outer(ramp, ramp), dtype=np.float32)

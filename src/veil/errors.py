@@ -5,7 +5,12 @@ so ``except ValueError`` keeps working for callers who do not know veil::
 
     VeilError
     ├── InputError(ValueError)            a file or array veil cannot use
-    │   └── ImageTooLargeError            over the pixel limit, refused before decoding
+    │   ├── ImageTooLargeError            over the pixel limit, refused before decoding
+    │   ├── ModelMismatchError            embeddings from another model than a gallery's
+    │   └── GalleryFileError              not a gallery file, or damaged or altered
+    ├── GalleryKeyError(ValueError)       no key, a malformed key, or the wrong key
+    ├── NotFittedError(ValueError, AttributeError)
+    │                                     a calibrator or map used before fit()
     ├── OutputError(OSError)              refusing to write (would overwrite an input, ...)
     ├── UnknownModelError(KeyError)       a detector or model name that is not registered
     ├── ModelNotPulledError(FileNotFoundError)
@@ -21,10 +26,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
+    "GalleryFileError",
+    "GalleryKeyError",
     "ImageTooLargeError",
     "InputError",
     "ModelIntegrityError",
+    "ModelMismatchError",
     "ModelNotPulledError",
+    "NotFittedError",
     "OutputError",
     "UnknownModelError",
     "VeilError",
@@ -122,3 +131,43 @@ class ModelIntegrityError(VeilError, ValueError):
             f"{path}: sha256 {actual[:12]}... does not match model {name!r} ({expected[:12]}...); "
             f"run: veil models pull {name} --force"
         )
+
+
+class ModelMismatchError(InputError):
+    """Embeddings from a model other than the one a gallery holds.
+
+    Attributes:
+        expected: The gallery's model.
+        actual: The model the embeddings were said to come from.
+    """
+
+    def __init__(self, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            "<array>",
+            f"embeddings from model {actual!r} cannot go in a gallery of {expected!r} embeddings "
+            "(use one gallery per model)",
+        )
+
+
+class GalleryFileError(InputError):
+    """A file that is not a veil gallery, is from a newer veil, or was damaged or altered."""
+
+
+class GalleryKeyError(VeilError, ValueError):
+    """No key to encrypt or decrypt a gallery with, a malformed key, or the wrong key.
+
+    Attributes:
+        path: The gallery file, or the key file when there is no gallery yet.
+        reason: What is wrong, with the fix.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class NotFittedError(VeilError, ValueError, AttributeError):
+    """A calibrator used before ``fit()``; like scikit-learn's error of the same name."""

@@ -44,7 +44,7 @@ def faces_from_arrays(
 def non_max_suppression(
     boxes: NDArray[np.floating], scores: NDArray[np.floating], *, iou: float
 ) -> NDArray[np.intp]:
-    """Indices of the boxes to keep, best first: drop any box overlapping a better one by more than ``iou``."""
+    """Indices of boxes to keep, best first: a box overlapping a better one by more than ``iou`` goes."""
     order = np.argsort(-scores, kind="stable")
     areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
     keep: list[int] = []

@@ -68,10 +68,16 @@ class CenterFace:
         boxes = np.stack([x1, y1, x1 + box_w, y1 + box_h], axis=1)
         # Landmarks are offsets from the box's top-left corner in units of its size, (y, x) per point.
         points = marks[0][:, rows, cols].T.reshape(-1, 5, 2)
-        landmarks = np.stack([x1[:, None] + points[:, :, 1] * box_w[:, None],
-                              y1[:, None] + points[:, :, 0] * box_h[:, None]], axis=2)
+        landmarks = np.stack(
+            [x1[:, None] + points[:, :, 1] * box_w[:, None], y1[:, None] + points[:, :, 0] * box_h[:, None]],
+            axis=2,
+        )
         keep = non_max_suppression(boxes, scores, iou=_NMS_IOU)
-        return boxes[keep].astype(np.float32), scores[keep].astype(np.float32), landmarks[keep].astype(np.float32)
+        return (
+            boxes[keep].astype(np.float32),
+            scores[keep].astype(np.float32),
+            landmarks[keep].astype(np.float32),
+        )
 
     def detect(self, image: Image) -> list[Face]:
         """Faces in ``image``, best first; see ``veil.detect``."""

@@ -6,12 +6,14 @@ Detectors are trained on faces that fill a few percent of a ~640 px frame. A
 
 1. a *whole* pass with the long side at ``base_side`` (tiny photos are enlarged
    to ``min_side``), which finds the large and medium faces;
-2. when the photo is more than twice ``base_side``, a *tiled* pass at three times
-   that scale (capped at the native resolution), in overlapping ``base_side``
-   tiles, which finds faces down to a third of the smallest size pass 1 sees.
+2. when that pass shrinks the photo so much that a face of ``min_face_px`` would
+   fall below ``DETECTABLE_PX`` (what the networks can still see), a *tiled* pass
+   at the scale that makes such a face ``DETECTABLE_PX`` wide, in overlapping
+   ``base_side`` tiles.
 
-The cost is bounded: about nine network runs for any photo, however large.
-Detections from both passes are merged by non-maximum suppression.
+The cost grows with the photo: about 24 network runs for a 24 MP photo with the
+default ``min_face_px``. Detections from both passes are merged by
+non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ Detections = tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]
 
 RawDetector = Callable[[Image], Detections]
 
-TILE_ZOOM = 3.0
+DETECTABLE_PX = 16.0
+"""Smallest face side YuNet and CenterFace find reliably (their finest feature maps have stride 4 to 8)."""
+DEFAULT_MIN_FACE_PX = 32.0
+# A tiled pass is worth its cost only when it looks at least this much closer than the whole pass.
+MIN_TILE_GAIN = 1.25
 TILE_OVERLAP = 0.25
 MERGE_IOU = 0.4
 # A tile detection this close to an inner tile edge is probably a cut face; the
@@ -101,7 +107,9 @@ def _concat(parts: list[Detections]) -> Detections:
     )
 
 
-def detect_multiscale(image: Image, run: RawDetector, *, base_side: int, min_side: int) -> Detections:
+def detect_multiscale(
+    image: Image, run: RawDetector, *, base_side: int, min_side: int, min_face_px: float = DEFAULT_MIN_FACE_PX
+) -> Detections:
     """Run ``run`` on a whole-photo pass and, for large photos, a tiled pass; merge the results.
 
     Args:
@@ -109,12 +117,14 @@ def detect_multiscale(image: Image, run: RawDetector, *, base_side: int, min_sid
         run: Detects faces in an image of about ``base_side`` px; returns its own pixels.
         base_side: Long side of the whole pass, and side of the tiles.
         min_side: Photos with a shorter long side are enlarged to it.
+        min_face_px: Smallest face side, in the photo's pixels, to look for.
     """
     long_side = max(image.shape[:2])
     scale = base_side / long_side if long_side > base_side else max(1.0, min_side / long_side)
     parts = [_run_scaled(image, run, scale)]
-    if scale < 1 / 2:
-        parts.append(_run_tiled(image, run, min(1.0, scale * TILE_ZOOM), base_side))
+    tile_scale = min(1.0, DETECTABLE_PX / min_face_px)
+    if tile_scale > scale * MIN_TILE_GAIN:
+        parts.append(_run_tiled(image, run, tile_scale, base_side))
     boxes, scores, landmarks = _concat(parts)
     keep = non_max_suppression(boxes, scores, iou=MERGE_IOU)
     height, width = image.shape[:2]

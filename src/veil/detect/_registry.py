@@ -18,7 +18,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "yunet": 0.5,
     "yunet-int8": 0.5,
     "centerface": 0.4,
-    "dlib-hog": 0.0,
+    "dlib-hog": 0.2,
     "dlib-cnn": 0.0,
 }
 """Default ``threshold`` of each detector, chosen on the dlib_faces boxes (benchmarks/detect.py)."""

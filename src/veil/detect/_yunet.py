@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from veil.detect._base import faces_from_arrays
 from veil.detect._multiscale import Detections, detect_multiscale
@@ -40,7 +41,9 @@ class YuNet:
         self.min_score = min_score
         self.base_side = base_side
         self.min_side = min_side
-        self._net = cv2.FaceDetectorYN.create(str(weights), "", (base_side, base_side), min_score, _NMS_IOU, _TOP_K)
+        self._net = cv2.FaceDetectorYN.create(
+            str(weights), "", (base_side, base_side), min_score, _NMS_IOU, _TOP_K
+        )
         # The OpenCV object keeps its input size as state, so one call at a time.
         self._lock = threading.Lock()
         logger.info("loaded YuNet from %s", weights)
@@ -50,11 +53,13 @@ class YuNet:
         with self._lock:
             self._net.setInputSize((width, height))
             _, rows = self._net.detect(np.ascontiguousarray(image[:, :, ::-1]))  # YuNet wants BGR
-        if rows is None:
-            rows = np.zeros((0, 15), np.float32)
-        boxes = rows[:, :4].copy()
-        boxes[:, 2:] += boxes[:, :2]  # x, y, w, h -> x1, y1, x2, y2
-        return boxes, rows[:, 14], rows[:, 4:14].reshape(-1, 5, 2)
+        found: NDArray[np.float32] = (
+            np.zeros((0, 15), np.float32) if rows is None else rows.astype(np.float32)
+        )
+        corners = np.concatenate(
+            [found[:, :2], found[:, :2] + found[:, 2:4]], axis=1
+        )  # x, y, w, h -> x1, y1, x2, y2
+        return corners, found[:, 14], found[:, 4:14].reshape(-1, 5, 2)
 
     def detect(self, image: Image) -> list[Face]:
         """Faces in ``image``, best first; see ``veil.detect``."""

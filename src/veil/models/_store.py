@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -186,7 +185,7 @@ def _extract(archive: Path, model: ModelCard) -> Path:
     if actual != model.sha256:
         partial.unlink()
         raise ModelIntegrityError(model.name, target, model.sha256, actual)
-    os.replace(partial, target)
+    partial.replace(target)
     logger.info("pulled %s into %s", model.name, target)
     return target
 
@@ -202,7 +201,7 @@ def _open_member(archive: Path, model: ModelCard, stack: contextlib.ExitStack) -
             if matches(info.filename):
                 return stack.enter_context(bundle.open(info))
     else:
-        tar = stack.enter_context(tarfile.open(archive))
+        tar = stack.enter_context(tarfile.open(archive))  # noqa: SIM115 (closed by the stack)
         for member in tar.getmembers():
             extracted = tar.extractfile(member) if member.isfile() and matches(member.name) else None
             if extracted is not None:

