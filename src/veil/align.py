@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from veil.errors import InputError
 from veil.types import Face, Image
 
-__all__ = ["TEMPLATES", "AlignedFace", "align", "alignment_matrix", "paste_back"]
+__all__ = ["TEMPLATES", "AlignedFace", "align", "alignment_matrix", "centred_face", "paste_back"]
 
 TEMPLATES: dict[str, NDArray[np.float64]] = {
     # ArcFace / InsightFace 112x112 template (Deng et al. 2019), used by SFace and most
@@ -34,6 +34,9 @@ TEMPLATES: dict[str, NDArray[np.float64]] = {
     / 112.0,
 }
 """Canonical landmark positions in a unit square, in ``veil.types.LANDMARK_NAMES`` order."""
+
+CENTRED_FACE_FRACTION = 0.5
+"""Side of the face ``centred_face`` assumes, as a fraction of the photo's shorter side."""
 
 DEFAULT_FEATHER = 0.08
 """Width of the soft edge of a pasted crop, as a fraction of the crop side."""
@@ -158,3 +161,22 @@ def _feathered_square(size: int, feather: float) -> NDArray[np.float32]:
     distance = np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5)  # to the nearest edge
     ramp = np.clip(distance / ramp_px, 0.0, 1.0).astype(np.float32)
     return np.asarray(np.minimum.outer(ramp, ramp), dtype=np.float32)
+
+
+def centred_face(image: Image, *, template: str = "arcface") -> Face:
+    """A stand-in face in the middle of the photo, for when no face is detected.
+
+    Its landmarks are the template's, placed on a centred square whose side is
+    ``CENTRED_FACE_FRACTION`` of the shorter side, so ``align`` cuts a centred
+    crop. Face datasets (LFW, passport photos) centre their faces, which is why
+    the evaluation protocols fall back to this; its score is 0.
+    """
+    height, width = image.shape[:2]
+    side = CENTRED_FACE_FRACTION * min(height, width)
+    left, top = (width - side) / 2, (height - side) / 2
+    points = TEMPLATES[template] * side + (left, top)
+    return Face(
+        box=(left, top, left + side, top + side),
+        score=0.0,
+        landmarks=tuple((float(x), float(y)) for x, y in points),  # type: ignore[arg-type]
+    )

@@ -6,6 +6,7 @@ so ``except ValueError`` keeps working for callers who do not know veil::
     VeilError
     ├── InputError(ValueError)            a file or array veil cannot use
     │   ├── ImageTooLargeError            over the pixel limit, refused before decoding
+    │   ├── NoFaceError                   a photo that must show a face shows none
     │   ├── ModelMismatchError            embeddings from another model than a gallery's
     │   └── GalleryFileError              not a gallery file, or damaged or altered
     ├── GalleryKeyError(ValueError)       no key, a malformed key, or the wrong key
@@ -33,6 +34,7 @@ __all__ = [
     "ModelIntegrityError",
     "ModelMismatchError",
     "ModelNotPulledError",
+    "NoFaceError",
     "NotFittedError",
     "OutputError",
     "UnknownModelError",
@@ -65,6 +67,10 @@ class InputError(VeilError, ValueError):
 
 class ImageTooLargeError(InputError):
     """An image with more pixels than the configured limit; refused before decoding."""
+
+
+class NoFaceError(InputError):
+    """A photo in which a face was needed (to verify, enroll, identify) and none was found."""
 
 
 class OutputError(VeilError, OSError):

@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Box", "Face", "Image", "Landmarks", "Point", "ProgressUpdate"]
+__all__ = ["Box", "Embeddings", "Face", "Image", "Landmarks", "Point", "ProgressUpdate"]
 
 Image = NDArray[np.uint8]
 """An RGB ``uint8`` array of shape (H, W, 3); the only image type inside veil."""
+
+Embeddings = NDArray[np.float32]
+"""A batch of face embeddings, (N, D) float32, each row of unit length."""
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]

@@ -11,9 +11,14 @@ Detectors are trained on faces that fill a few percent of a ~640 px frame. A
    at the scale that makes such a face ``DETECTABLE_PX`` wide, in overlapping
    ``base_side`` tiles.
 
-The cost grows with the photo: about 24 network runs for a 24 MP photo with the
-default ``min_face_px``. Detections from both passes are merged by
-non-maximum suppression.
+3. when the whole pass finds nothing, a *context* pass on the photo framed by a
+   grey border, at ``min_side``: networks trained on scenes miss a face that
+   fills the whole frame (a face crop, a close selfie); UTKFace crops show it
+   (CenterFace finds 91% of them without the border, 99.7% with it).
+
+The tiles are ``TILE_SIDE`` px, so a 24 MP photo costs six network runs at the
+default ``min_face_px``. Detections from all passes are merged by non-maximum
+suppression.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ DETECTABLE_PX = 16.0
 DEFAULT_MIN_FACE_PX = 32.0
 # A tiled pass is worth its cost only when it looks at least this much closer than the whole pass.
 MIN_TILE_GAIN = 1.25
+TILE_SIDE = 1280
 TILE_OVERLAP = 0.25
+CONTEXT_BORDER = 0.25  # of the long side, on every side
+CONTEXT_GREY = (127, 127, 127)
 MERGE_IOU = 0.4
 # A tile detection this close to an inner tile edge is probably a cut face; the
 # neighbouring tile or the whole pass sees it whole.
@@ -76,6 +84,17 @@ def _run_scaled(image: Image, run: RawDetector, scale: float) -> Detections:
     return boxes / scale, scores, landmarks / scale
 
 
+def _run_framed(image: Image, run: RawDetector, long_side: int) -> Detections:
+    border = round(CONTEXT_BORDER * max(image.shape[:2]))
+    framed = cv2.copyMakeBorder(
+        image, border, border, border, border, cv2.BORDER_CONSTANT, value=CONTEXT_GREY
+    )
+    boxes, scores, landmarks = _run_scaled(
+        np.asarray(framed, np.uint8), run, long_side / max(framed.shape[:2])
+    )
+    return boxes - border, scores, landmarks - border
+
+
 def _run_tiled(image: Image, run: RawDetector, scale: float, tile: int) -> Detections:
     scaled = _resize(image, scale)
     height, width = scaled.shape[:2]
@@ -110,12 +129,12 @@ def _concat(parts: list[Detections]) -> Detections:
 def detect_multiscale(
     image: Image, run: RawDetector, *, base_side: int, min_side: int, min_face_px: float = DEFAULT_MIN_FACE_PX
 ) -> Detections:
-    """Run ``run`` on a whole-photo pass and, for large photos, a tiled pass; merge the results.
+    """Run ``run`` on the passes described in the module docstring and merge the results.
 
     Args:
         image: The RGB photo.
-        run: Detects faces in an image of about ``base_side`` px; returns its own pixels.
-        base_side: Long side of the whole pass, and side of the tiles.
+        run: Detects faces in an image of any size; returns them in that image's pixels.
+        base_side: Long side of the whole pass.
         min_side: Photos with a shorter long side are enlarged to it.
         min_face_px: Smallest face side, in the photo's pixels, to look for.
     """
@@ -124,7 +143,9 @@ def detect_multiscale(
     parts = [_run_scaled(image, run, scale)]
     tile_scale = min(1.0, DETECTABLE_PX / min_face_px)
     if tile_scale > scale * MIN_TILE_GAIN:
-        parts.append(_run_tiled(image, run, tile_scale, base_side))
+        parts.append(_run_tiled(image, run, tile_scale, TILE_SIDE))
+    if not any(len(scores) for _, scores, _ in parts):
+        parts.append(_run_framed(image, run, min_side))
     boxes, scores, landmarks = _concat(parts)
     keep = non_max_suppression(boxes, scores, iou=MERGE_IOU)
     height, width = image.shape[:2]

@@ -1,4 +1,9 @@
-"""Evaluation protocols: every privacy claim veil makes is a measurement made here."""
+"""Evaluation protocols: every privacy claim veil makes is a measurement made here.
+
+The functions work on paths, embeddings and scores; detecting, aligning and
+embedding the photos is the caller's part. Plotting imports matplotlib only when
+a plot is drawn.
+"""
 
 from __future__ import annotations
 
@@ -9,5 +14,73 @@ from veil.evaluate._detection import (
     load_imglab_boxes,
     score_detections,
 )
+from veil.evaluate._embedding import PhotoEmbeddings, embed_photos
+from veil.evaluate._fairness import (
+    CONFIDENCE,
+    GroupRate,
+    group_false_match_rates,
+    group_rates,
+    read_groups,
+    wilson_interval,
+)
+from veil.evaluate._identification import (
+    DEFAULT_MAX_RANK,
+    DEFAULT_MIN_IMAGES,
+    IdentificationReport,
+    identification_report,
+    list_identities,
+    probe_ranks,
+    split_gallery_probes,
+)
+from veil.evaluate._pairs import Pair, read_pairs
+from veil.evaluate._plots import plot_cmc, plot_det, plot_roc
+from veil.evaluate._protocols import (
+    GroupedRates,
+    evaluate_identification,
+    evaluate_verification,
+    false_match_rates_by_group,
+)
+from veil.evaluate._verification import (
+    REPORTED_FARS,
+    VerificationReport,
+    cosine_scores,
+    roc_points,
+    verification_report,
+)
 
-__all__ = ["AnnotatedPhoto", "DetectionScore", "box_iou", "load_imglab_boxes", "score_detections"]
+__all__ = [
+    "CONFIDENCE",
+    "DEFAULT_MAX_RANK",
+    "DEFAULT_MIN_IMAGES",
+    "REPORTED_FARS",
+    "AnnotatedPhoto",
+    "DetectionScore",
+    "GroupRate",
+    "GroupedRates",
+    "IdentificationReport",
+    "Pair",
+    "PhotoEmbeddings",
+    "VerificationReport",
+    "box_iou",
+    "cosine_scores",
+    "embed_photos",
+    "evaluate_identification",
+    "evaluate_verification",
+    "false_match_rates_by_group",
+    "group_false_match_rates",
+    "group_rates",
+    "identification_report",
+    "list_identities",
+    "load_imglab_boxes",
+    "plot_cmc",
+    "plot_det",
+    "plot_roc",
+    "probe_ranks",
+    "read_groups",
+    "read_pairs",
+    "roc_points",
+    "score_detections",
+    "split_gallery_probes",
+    "verification_report",
+    "wilson_interval",
+]

@@ -12,16 +12,27 @@ from __future__ import annotations
 from veil.match._calibration import METHODS, FarThreshold, ScoreCalibrator, thresholds_at_far
 from veil.match._gallery import INDEXES, Gallery, Match
 from veil.match._keys import create_key_file, generate_key, load_key
+from veil.match._thresholds import DEFAULT_FAR, ModelCalibration, load_calibration
+from veil.match._verify import Identification, Verification, enroll, faces_to_match, identify, verify
 
 __all__ = [
+    "DEFAULT_FAR",
     "INDEXES",
     "METHODS",
     "FarThreshold",
     "Gallery",
+    "Identification",
     "Match",
+    "ModelCalibration",
     "ScoreCalibrator",
+    "Verification",
     "create_key_file",
+    "enroll",
+    "faces_to_match",
     "generate_key",
+    "identify",
+    "load_calibration",
     "load_key",
     "thresholds_at_far",
+    "verify",
 ]

@@ -160,6 +160,10 @@ class Gallery:
     def __repr__(self) -> str:
         return f"Gallery(model={self.model!r}, dim={self.dim}, index={self.index!r}, entries={len(self)})"
 
+    def count(self, name: str) -> int:
+        """How many entries (photos) ``name`` has; 0 for someone not enrolled."""
+        return sum(entry_name == name for entry_name in self._names)
+
     def names(self) -> list[str]:
         """The distinct names in the gallery, sorted."""
         return sorted(set(self._names))

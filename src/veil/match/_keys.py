@@ -120,7 +120,7 @@ def load_key(key: bytes | str | None = None) -> bytes:
         raise GalleryKeyError(
             path,
             f"no gallery key: pass key=, set {_KEY_ENV}, or create this key file "
-            "(veil.match.create_key_file())",
+            "(veil gallery create-key, or veil.match.create_key_file())",
         ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise GalleryKeyError(path, f"cannot read key file: {err}") from err

@@ -1,0 +1,28 @@
+"""The ``veil`` command: a thin layer over the library that does all the printing.
+
+Exit codes: 0 when everything worked, 1 when some inputs failed (each named on
+stderr, and listed again at the end), 2 for bad usage or a missing model.
+Machine output (``--json``) goes to stdout, one JSON object per line; tables,
+progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from veil.cli import _eval, _models
+from veil.cli._detect import detect
+from veil.cli._recognize import enroll_command, gallery_app, identify_command, verify_command
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="veil: see what face recognition sees, and stop it.", no_args_is_help=True, add_completion=False
+)
+app.command()(detect)
+app.command("verify")(verify_command)
+app.command("enroll")(enroll_command)
+app.command("identify")(identify_command)
+app.add_typer(gallery_app, name="gallery")
+app.add_typer(_models.app, name="models")
+app.add_typer(_eval.app, name="eval")

@@ -1,0 +1,60 @@
+"""What every command shares: the stderr console, exit codes, error lines, progress bars, summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from veil.types import ProgressUpdate
+
+stderr = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def print_error(message: str) -> None:
+    """One plain, unwrapped line on stderr, so that it greps and pipes whatever the terminal width."""
+    typer.echo(f"error: {message}", err=True)
+
+
+def fail_usage(message: str) -> typer.Exit:
+    """Print ``message`` and give the exit to raise for bad usage (code 2)."""
+    print_error(message)
+    return typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[ProgressUpdate], None] | None]:
+    """A rich progress bar with ETA on stderr, fed by ``ProgressUpdate`` callbacks (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(description, total=None)
+
+        def update(state: ProgressUpdate) -> None:
+            bar.update(task, completed=state.done, total=state.total)
+
+        yield update
+
+
+def finish(total: int, failures: list[str]) -> None:
+    """Print what failed (again, together) and exit 1 if anything did."""
+    if failures:
+        typer.echo(f"{total - len(failures)} of {total} done; {len(failures)} failed:", err=True)
+        for failure in failures:
+            typer.echo(f"  {failure}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo(f"{total} of {total} done", err=True)

@@ -1,0 +1,63 @@
+"""``veil detect``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+import veil
+from veil.cli._common import fail_usage, finish, print_error, progress_bar, stderr
+from veil.cli._options import DetectorOption, ThresholdOption
+from veil.detect import get_detector
+from veil.errors import VeilError
+from veil.io import find_images
+from veil.jobs import run_each
+from veil.types import Face
+
+
+def detect(
+    paths: Annotated[list[Path], typer.Argument(help="Photos and folders (searched recursively).")],
+    detector: DetectorOption = "auto",
+    threshold: ThresholdOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per photo on stdout.")] = False,
+    draw: Annotated[
+        Path | None, typer.Option(help="Folder to write copies of the photos with the faces drawn.")
+    ] = None,
+) -> None:
+    """Find faces in photos: a table of faces per photo, or JSON lines."""
+    try:
+        model = get_detector(detector, threshold=threshold)
+        files = find_images(paths)
+    except VeilError as error:
+        raise fail_usage(str(error)) from error
+
+    def work(path: Path) -> list[Face]:
+        image = veil.read_image(path)
+        faces = model.detect(image)
+        if draw is not None:
+            veil.write_image(veil.draw_faces(image, faces), draw / f"{path.stem}.png")
+        return faces
+
+    table = Table("file", "faces", "ms", title="faces found")
+    failures = []
+    with progress_bar("photos", enabled=not as_json and stderr.is_terminal) as update:
+        for item in run_each(files, work, progress=update):
+            if item.error is not None:
+                failures.append(item.error)
+                print_error(item.error)
+                if as_json:
+                    typer.echo(json.dumps({"file": str(item.path), "error": item.error}))
+                continue
+            faces = item.value or []
+            if as_json:
+                faces_json = [f.to_dict() for f in faces]
+                typer.echo(json.dumps({"file": str(item.path), "faces": faces_json, "ms": round(item.ms, 1)}))
+            else:
+                table.add_row(str(item.path), str(len(faces)), f"{item.ms:.0f}")
+    if not as_json:
+        stderr.print(table)
+    finish(len(files), failures)

@@ -1,0 +1,31 @@
+"""Options shared by several commands, with help text taken from the registries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from veil.detect import AUTO_DETECTOR, DETECTORS
+from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
+from veil.match import DEFAULT_FAR
+
+DetectorOption = Annotated[
+    str, typer.Option(help=f"Detector: auto (= {AUTO_DETECTOR}), {', '.join(DETECTORS)}.")
+]
+ThresholdOption = Annotated[
+    float | None, typer.Option(help="Minimum detection score [default: the detector's own, see the README].")
+]
+ModelOption = Annotated[
+    str, typer.Option(help=f"Recognizer: {', '.join(RECOGNIZERS)} [default: {DEFAULT_RECOGNIZER}].")
+]
+FarOption = Annotated[
+    float,
+    typer.Option(help=f"False accept rate to decide at: 1e-2, 1e-3 or 1e-4 [default: {DEFAULT_FAR:g}]."),
+]
+FallbackOption = Annotated[
+    bool, typer.Option(help="With no face found, use a centred crop (and warn) instead of failing.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+PhotosArgument = Annotated[list[Path], typer.Argument(help="Photos and folders (searched recursively).")]
