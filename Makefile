@@ -25,8 +25,9 @@ test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not data"
 
 # The face_recognition anchor of benchmarks/recognize.py: installed without its
-# dependencies, because its "dlib" requirement would compile dlib (dlib-bin provides it).
-ANCHOR := face_recognition==1.3.0 face_recognition_models==0.3.0
+# dependencies, because its "dlib" requirement would compile dlib (dlib-bin provides it);
+# face_recognition_models imports pkg_resources, which setuptools 81 removed.
+ANCHOR := face_recognition==1.3.0 face_recognition_models==0.3.0 setuptools==80.10.2
 
 bench: setup
 	$(BIN)/python -m pip install --quiet --no-deps $(ANCHOR)

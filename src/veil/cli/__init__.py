@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from veil.cli import _eval, _models
+from veil.cli._blur import blur
 from veil.cli._detect import detect
 from veil.cli._recognize import enroll_command, gallery_app, identify_command, verify_command
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     help="veil: see what face recognition sees, and stop it.", no_args_is_help=True, add_completion=False
 )
 app.command()(detect)
+app.command()(blur)
 app.command("verify")(verify_command)
 app.command("enroll")(enroll_command)
 app.command("identify")(identify_command)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from veil.detect._base import Detector
+from veil.detect._base import Detector, box_iou
 from veil.detect._registry import AUTO_DETECTOR, DEFAULT_THRESHOLDS, DETECTORS, get_detector
 from veil.types import Face, Image
 
@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "DETECTORS",
     "Detector",
+    "box_iou",
     "detect",
     "detect_batch",
     "get_detector",

@@ -72,14 +72,20 @@ def get_detector(name: str = "auto", *, threshold: float | None = None) -> Detec
     """A loaded detector, built on first use and reused for the rest of the process.
 
     Args:
-        name: A key of ``DETECTORS``, or ``"auto"`` for ``AUTO_DETECTOR``.
+        name: A key of ``DETECTORS``, ``"auto"`` for ``AUTO_DETECTOR``, or a union of
+            keys joined by ``+`` (``"yunet+centerface"``): every face any of them finds.
         threshold: Minimum detection score; None for the detector's entry in
             ``DEFAULT_THRESHOLDS``. Lower finds more faces and more false ones.
+            For a union, it applies to every member.
 
     Raises:
         UnknownModelError: No detector by that name.
         ModelNotPulledError: Its weights are not pulled yet.
     """
+    if "+" in name:
+        from veil.detect._union import UnionDetector
+
+        return UnionDetector([get_detector(part, threshold=threshold) for part in name.split("+")])
     resolved = AUTO_DETECTOR if name == "auto" else name
     if resolved not in DETECTORS:
         raise UnknownModelError("detector", name, [*DETECTORS, "auto"])

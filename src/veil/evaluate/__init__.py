@@ -7,10 +7,10 @@ a plot is drawn.
 
 from __future__ import annotations
 
+from veil.evaluate._anonymization import AnonymizationReport, evaluate_anonymization
 from veil.evaluate._detection import (
     AnnotatedPhoto,
     DetectionScore,
-    box_iou,
     load_imglab_boxes,
     score_detections,
 )
@@ -40,6 +40,7 @@ from veil.evaluate._protocols import (
     evaluate_verification,
     false_match_rates_by_group,
 )
+from veil.evaluate._utility import UtilityReport, classify, evaluate_utility, utility_report
 from veil.evaluate._verification import (
     REPORTED_FARS,
     VerificationReport,
@@ -54,17 +55,21 @@ __all__ = [
     "DEFAULT_MIN_IMAGES",
     "REPORTED_FARS",
     "AnnotatedPhoto",
+    "AnonymizationReport",
     "DetectionScore",
     "GroupRate",
     "GroupedRates",
     "IdentificationReport",
     "Pair",
     "PhotoEmbeddings",
+    "UtilityReport",
     "VerificationReport",
-    "box_iou",
+    "classify",
     "cosine_scores",
     "embed_photos",
+    "evaluate_anonymization",
     "evaluate_identification",
+    "evaluate_utility",
     "evaluate_verification",
     "false_match_rates_by_group",
     "group_false_match_rates",
@@ -81,6 +86,7 @@ __all__ = [
     "roc_points",
     "score_detections",
     "split_gallery_probes",
+    "utility_report",
     "verification_report",
     "wilson_interval",
 ]

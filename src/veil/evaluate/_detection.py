@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from veil.detect._base import box_iou
 from veil.errors import InputError
 
-__all__ = ["AnnotatedPhoto", "DetectionScore", "box_iou", "load_imglab_boxes", "score_detections"]
+__all__ = ["AnnotatedPhoto", "DetectionScore", "load_imglab_boxes", "score_detections"]
 
 DEFAULT_IOU = 0.5
 
@@ -86,19 +87,6 @@ def load_imglab_boxes(xml_path: str | Path) -> list[AnnotatedPhoto]:
             )
         )
     return photos
-
-
-def box_iou(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
-    """(len(a), len(b)) intersection over union of two sets of (x1, y1, x2, y2) boxes."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9))
 
 
 def _score_photo(photo: AnnotatedPhoto, found: NDArray[np.floating], iou: float) -> DetectionScore:

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from veil.io._files import IMAGE_EXTENSIONS, find_images
+from veil.io._files import IMAGE_EXTENSIONS, FoundFile, find_files, find_images
 from veil.io._image import OUTPUT_FORMATS, check_image, decode_image, read_image, write_image
+from veil.io._video import (
+    OUTPUT_VIDEO_FORMATS,
+    VIDEO_EXTENSIONS,
+    VideoFrame,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    is_video,
+    probe_video,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "OUTPUT_FORMATS",
+    "OUTPUT_VIDEO_FORMATS",
+    "VIDEO_EXTENSIONS",
+    "FoundFile",
+    "VideoFrame",
+    "VideoInfo",
+    "VideoReader",
+    "VideoWriter",
     "check_image",
     "decode_image",
+    "find_files",
     "find_images",
+    "is_video",
+    "probe_video",
     "read_image",
     "write_image",
 ]

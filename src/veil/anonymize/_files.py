@@ -1,0 +1,135 @@
+"""Anonymize files and folders: the work item behind ``veil blur`` and its folder jobs."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
+from veil.detect import AUTO_DETECTOR, get_detector
+from veil.io import IMAGE_EXTENSIONS, read_image, write_image
+from veil.jobs import JobReport, run_folder_job
+from veil.types import Face, Image, ProgressUpdate
+
+if TYPE_CHECKING:
+    from veil.match import Gallery
+
+__all__ = ["CONSENT_FAR", "BlurWork", "blur_file", "blur_files"]
+
+logger = logging.getLogger(__name__)
+
+CONSENT_FAR = 1e-4
+"""False accept rate of the consent check: a stranger is left unblurred at most this often."""
+
+
+@functools.cache
+def _gallery(path: str) -> Gallery:
+    """Each worker process loads (and decrypts) the consent gallery once."""
+    from veil.match import Gallery
+
+    return Gallery.load(path)
+
+
+def consented(image: Image, faces: Sequence[Face], gallery_path: Path) -> list[bool]:
+    """For each face, whether it matches someone enrolled in the gallery at ``CONSENT_FAR``."""
+    from veil.embed import embed
+    from veil.match import load_calibration
+
+    if not faces:
+        return []
+    gallery = _gallery(str(gallery_path))
+    threshold = load_calibration(gallery.model).threshold(CONSENT_FAR)
+    matches = gallery.search(embed(image, faces, model=gallery.model), top_k=1)
+    return [bool(found) and found[0].score >= threshold for found in matches]
+
+
+@dataclass(frozen=True, slots=True)
+class BlurWork:
+    """Blur one file; pickles as its options, so pool workers and Ray actors load their own models.
+
+    Attributes: See ``veil.anonymize.anonymize_faces`` and ``veil.detect``; ``keep``
+    is a gallery whose people are left unblurred (consent), ``keep_metadata``
+    copies the input's metadata (see ``veil.io.write_image``).
+    """
+
+    method: str = DEFAULT_METHOD
+    strength: float = DEFAULT_STRENGTH
+    expand: float = DEFAULT_EXPAND
+    detector: str = "auto"
+    threshold: float | None = None
+    keep: Path | None = None
+    keep_metadata: bool = False
+
+    def kind(self, path: Path) -> str | None:
+        """``"image"`` for the files this work handles, else None."""
+        return "image" if path.suffix.lower() in IMAGE_EXTENSIONS else None
+
+    def __call__(self, source: Path, target: Path) -> int:
+        """Blur ``source`` into ``target`` (overwriting it: the job owns it); return the faces blurred."""
+        image = read_image(source)
+        faces = get_detector(self.detector, threshold=self.threshold).detect(image)
+        if self.keep is not None:
+            faces = [f for f, ok in zip(faces, consented(image, faces, self.keep), strict=True) if not ok]
+        blurred = anonymize_faces(
+            image, faces, method=self.method, strength=self.strength, expand=self.expand
+        )
+        write_image(blurred, target, keep_metadata=self.keep_metadata, metadata_from=source, overwrite=True)
+        return len(faces)
+
+
+def blur_file(
+    source: str | Path, target: str | Path, work: BlurWork | None = None, *, overwrite: bool = False
+) -> int:
+    """Blur one photo into ``target`` with the options in ``work`` (default ``BlurWork()``).
+
+    Returns the number of faces blurred.
+
+    Raises:
+        InputError: The photo cannot be read.
+        OutputError: ``target`` exists and ``overwrite`` is False, or is the input.
+    """
+    from veil.errors import OutputError
+
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise OutputError(target, "already exists (choose another output, or pass overwrite)")
+    return (work or BlurWork())(Path(source), target)
+
+
+def blur_files(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    work: BlurWork | None = None,
+    *,
+    resume: bool = False,
+    copy_others: bool = False,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: Callable[[ProgressUpdate], None] | None = None,
+) -> JobReport:
+    """Blur every photo below ``inputs`` into ``out``, mirroring the tree, with a manifest.
+
+    ``work`` holds the blur options (default ``BlurWork()``).
+
+    See ``veil.jobs.run_folder_job`` for ``resume``, ``copy_others``, ``engine``,
+    ``workers``, ``address`` and what is written where.
+    """
+    work = work or BlurWork()
+    if work.detector == "auto":  # the manifest records which detector really ran
+        work = replace(work, detector=AUTO_DETECTOR)
+    return run_folder_job(
+        inputs,
+        Path(out),
+        work,
+        resume=resume,
+        copy_others=copy_others,
+        engine=engine,
+        workers=workers,
+        address=address,
+        progress=progress,
+    )
