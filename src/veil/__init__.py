@@ -6,8 +6,9 @@ The library API in a few names::
 
     image = veil.read_image("group.jpg")
     faces = veil.detect(image)                      # boxes, scores, five landmarks
-    crop = veil.align(image, faces[0], size=112)    # canonical pose for a recognizer
-    veil.write_image(veil.draw_faces(image, faces), "out/group.png")
+    vectors = veil.embed(image, faces)              # one unit-length row per face
+    blurred = veil.blur(image).image                # every face blurred
+    veil.write_image(blurred, "out/group.png")      # atomic, no metadata
 
 Importing veil loads no model and imports no heavy package (torch, cv2, dlib):
 each is loaded on first use.
@@ -19,9 +20,12 @@ from importlib import metadata as _metadata
 
 from veil import errors, models
 from veil.align import AlignedFace, align, paste_back
+from veil.anonymize import blur
 from veil.detect import detect, detect_batch, get_detector
 from veil.draw import draw_faces
+from veil.embed import embed
 from veil.io import decode_image, read_image, write_image
+from veil.match import Gallery, enroll, identify, verify
 from veil.types import Face, ProgressUpdate
 
 __version__ = _metadata.version("veil")
@@ -29,16 +33,22 @@ __version__ = _metadata.version("veil")
 __all__ = [
     "AlignedFace",
     "Face",
+    "Gallery",
     "ProgressUpdate",
     "align",
+    "blur",
     "decode_image",
     "detect",
     "detect_batch",
     "draw_faces",
+    "embed",
+    "enroll",
     "errors",
     "get_detector",
+    "identify",
     "models",
     "paste_back",
     "read_image",
+    "verify",
     "write_image",
 ]

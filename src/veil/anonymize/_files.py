@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
+from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
 from veil.detect import AUTO_DETECTOR, get_detector
-from veil.io import IMAGE_EXTENSIONS, read_image, write_image
+from veil.errors import VeilError
+from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
 from veil.types import Face, Image, ProgressUpdate
 
@@ -63,13 +65,22 @@ class BlurWork:
     threshold: float | None = None
     keep: Path | None = None
     keep_metadata: bool = False
+    detect_every: int = DEFAULT_DETECT_EVERY
 
     def kind(self, path: Path) -> str | None:
-        """``"image"`` for the files this work handles, else None."""
-        return "image" if path.suffix.lower() in IMAGE_EXTENSIONS else None
+        """``"image"`` or ``"video"`` for the files this work handles, else None."""
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            return "image"
+        return "video" if is_video(path) else None
 
     def __call__(self, source: Path, target: Path) -> int:
-        """Blur ``source`` into ``target`` (overwriting it: the job owns it); return the faces blurred."""
+        """Blur ``source`` into ``target`` (overwriting it: the job owns it).
+
+        Returns the faces blurred: in a photo, the faces found; in a video, the
+        faces followed (tracks).
+        """
+        if self.kind(source) == "video":
+            return self._video(source, target)
         image = read_image(source)
         faces = get_detector(self.detector, threshold=self.threshold).detect(image)
         if self.keep is not None:
@@ -80,11 +91,28 @@ class BlurWork:
         write_image(blurred, target, keep_metadata=self.keep_metadata, metadata_from=source, overwrite=True)
         return len(faces)
 
+    def _video(self, source: Path, target: Path) -> int:
+        if self.keep is not None:
+            raise VeilError(f"{source}: consent (keep) is not supported for videos yet; blur photos only")
+        report = blur_video(
+            source,
+            target,
+            method=self.method,
+            strength=self.strength,
+            expand=self.expand,
+            detector=self.detector,
+            threshold=self.threshold,
+            detect_every=self.detect_every,
+            keep_metadata=self.keep_metadata,
+            overwrite=True,
+        )
+        return report.tracks
+
 
 def blur_file(
     source: str | Path, target: str | Path, work: BlurWork | None = None, *, overwrite: bool = False
 ) -> int:
-    """Blur one photo into ``target`` with the options in ``work`` (default ``BlurWork()``).
+    """Blur one photo or video into ``target`` with the options in ``work`` (default ``BlurWork()``).
 
     Returns the number of faces blurred.
 

@@ -78,6 +78,8 @@ def anonymize_faces(
     Raises:
         UnknownModelError: Unknown ``method``.
     """
+    import cv2  # imported on first use, so that `import veil` stays light
+
     if method not in FILTERS:
         raise UnknownModelError("method", method, FILTERS)
     obfuscate = FILTERS[method]
@@ -94,12 +96,10 @@ def anonymize_faces(
             continue
         region = out[y1:y2, x1:x2]
         rows, cols = np.arange(y1, y2, dtype=np.float32), np.arange(x1, x2, dtype=np.float32)
-        alpha = _ellipse_weight(rows, cols, face, expand)[:, :, None]
-        covered = alpha > 0
-        blended = alpha * obfuscate(region, strength).astype(np.float32) + (1 - alpha) * region.astype(
-            np.float32
-        )
-        out[y1:y2, x1:x2] = np.where(covered, np.clip(blended + 0.5, 0, 255).astype(np.uint8), region)
+        alpha = _ellipse_weight(rows, cols, face, expand)
+        # cv2's blend is several times faster than numpy's on video frames, and where the
+        # weight is 0 it returns the original pixel exactly: the background stays bit-identical.
+        out[y1:y2, x1:x2] = cv2.blendLinear(obfuscate(region, strength), region, alpha, 1 - alpha)
     return out
 
 

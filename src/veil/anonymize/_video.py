@@ -104,7 +104,7 @@ def blur_video(
         detector: See ``veil.detect.detect``, as is ``threshold``.
         threshold: See ``detector``.
         detect_every: Run the detector on every n-th frame and let the tracker move
-            the boxes in between. 2 or 3 is faster (detection is ~20% of the work
+            the boxes in between. 2 or 3 is faster (detection is ~15% of the work
             at 1080p) but a face that appears can show for up to ``detect_every - 1``
             frames before it is first detected.
         detect_side: Shrink frames to this long side before detection (see

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from veil.anonymize import (
+    DEFAULT_DETECT_EVERY,
     DEFAULT_EXPAND,
     DEFAULT_METHOD,
     DEFAULT_STRENGTH,
@@ -55,10 +56,22 @@ def blur(
     engine: Annotated[str, typer.Option(help=f"Where folder jobs run: {', '.join(ENGINES)}.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Processes or Ray actors [default: all cores].")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address [default: a local Ray].")] = None,
+    detect_every: Annotated[
+        int, typer.Option(help="Videos: detect on every Nth frame, track faces in between.")
+    ] = DEFAULT_DETECT_EVERY,
     as_json: JsonOption = False,
 ) -> None:
-    """Blur every face in photos and folders. Inputs are never modified; nothing is overwritten."""
-    work = BlurWork(method, strength, expand, detector, threshold, keep, keep_metadata)
+    """Blur every face in photos, videos and folders. Inputs are never modified; nothing is overwritten."""
+    work = BlurWork(
+        method=method,
+        strength=strength,
+        expand=expand,
+        detector=detector,
+        threshold=threshold,
+        keep=keep,
+        keep_metadata=keep_metadata,
+        detect_every=detect_every,
+    )
     try:
         if method not in FILTERS:
             raise VeilError(f"unknown method {method!r}; choose one of: {', '.join(FILTERS)}")

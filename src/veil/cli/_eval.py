@@ -122,7 +122,7 @@ def eval_anonymization(
     as_json: JsonOption = False,
 ) -> None:
     """Detector recall, residual identifiability (rank-1 of blurred probes) and missed faces by group."""
-    work = BlurWork(method, strength, expand, detector)
+    work = BlurWork(method=method, strength=strength, expand=expand, detector=detector)
     try:
         with progress_bar("photos", enabled=stderr.is_terminal) as update:
             report = evaluate_anonymization(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from veil.detect._base import box_iou
 from veil.types import Face
 
 __all__ = ["DEFAULT_MAX_MISSED", "DEFAULT_MIN_IOU", "FaceTracker"]
@@ -75,17 +76,6 @@ class _Track:
             landmarks=landmarks,  # type: ignore[arg-type]  # five points in, five out
             track_id=self.track_id,
         )
-
-
-def _iou(boxes_a: NDArray[np.float64], boxes_b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(A, B) intersection over union of two sets of (x1, y1, x2, y2) boxes."""
-    top_left = np.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
-    bottom_right = np.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
-    overlap = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(np.clip(boxes_a[:, 2:] - boxes_a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(boxes_b[:, 2:] - boxes_b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - overlap
-    return np.asarray(overlap / np.maximum(union, 1e-9), np.float64)
 
 
 class FaceTracker:
@@ -141,7 +131,7 @@ class FaceTracker:
         matched_tracks: set[int] = set()
         matched_faces: set[int] = set()
         if self._tracks and faces:
-            overlap = _iou(np.stack([track.predicted() for track in self._tracks]), boxes)
+            overlap = box_iou(np.stack([track.predicted() for track in self._tracks]), boxes)
             for row, col in zip(*linear_sum_assignment(overlap, maximize=True), strict=True):
                 if overlap[row, col] >= self.min_iou:
                     self._continue(self._tracks[row], faces[col], boxes[col])

@@ -14,8 +14,7 @@ write) and data streams (GoPro and iPhone sensor tracks) are dropped unless
 file in the target folder, then renamed.
 
 Decoding and encoding each run in a background thread: FFmpeg releases the GIL,
-so on a 2-core machine they overlap with detection and blurring (measured:
-about 1.5x faster at 1080p than one thread).
+so they overlap with the caller's work (detection and blurring) on another core.
 
 PyAV (``av``) is imported inside the functions, so ``import veil`` stays light.
 """
@@ -85,8 +84,8 @@ OUTPUT_VIDEO_FORMATS: dict[str, str] = {".m4v": "mp4", ".mkv": "matroska", ".mov
 
 VIDEO_CODEC: Final = "libx264"
 PRESET = "veryfast"
-"""x264 speed preset: at 1080p on 2 cores, ``veryfast`` encodes in ~35 ms a frame,
-``superfast`` in ~25 ms at twice the file size, ``medium`` in ~100 ms."""
+"""x264 speed preset: at 1080p on this 2-core machine ``veryfast`` takes ~35 ms of CPU a frame,
+``superfast`` ~26 ms for files twice as large, ``ultrafast`` ~18 ms for four times."""
 CRF = 20
 """x264 constant quality (0 lossless .. 51 worst); 20 keeps the untouched background close to the input."""
 
@@ -256,8 +255,8 @@ class VideoWriter:
     Raises:
         InputError: ``source`` cannot be read (see ``probe_video``).
         OutputError: Unknown extension; ``path`` exists (without ``overwrite``),
-            is ``source`` or is a folder; an audio codec the container cannot
-            hold; or the write failed.
+            is ``source`` or is a folder; or the write failed (for instance an
+            audio codec the container cannot hold: Matroska, ``.mkv``, holds them all).
     """
 
     def __init__(
@@ -276,12 +275,18 @@ class VideoWriter:
         except OSError as err:
             self._source.close()
             raise OutputError(self.path, f"could not write ({_reason(err)})") from err
-        self._video = self._add_video(self._source.streams.video[0], keep_metadata=keep_metadata)
         audio = tuple(self._source.streams.audio)
         self._audio_out: dict[int, Stream] = {}
-        for stream in audio:
-            self._audio_out[stream.index] = copy = self._container.add_stream_from_template(stream)
-            _copy_metadata(stream, copy, keep=keep_metadata)
+        try:
+            self._video = self._add_video(self._source.streams.video[0], keep_metadata=keep_metadata)
+            for stream in audio:
+                self._audio_out[stream.index] = copy = self._container.add_stream_from_template(stream)
+                _copy_metadata(stream, copy, keep=keep_metadata)
+        except (av.error.FFmpegError, ValueError) as err:
+            self._container.close()
+            self._source.close()
+            self._temporary.unlink(missing_ok=True)
+            raise OutputError(self.path, f"cannot set up the output streams ({_reason(err)})") from err
         self._audio: Iterator[Packet[Any]] = self._source.demux(audio) if audio else iter(())
         self._pending_audio: Packet[Any] | None = None
         if keep_metadata:

@@ -1,0 +1,198 @@
+"""Anonymization benchmark, side by side with deface 1.5.0 on the same inputs.
+
+- photos per second on the 128 COCO photos, both tools as command-line runs
+  (process start and model loading included for both);
+- frames per second on a 1080p video of pans and zooms over real photos;
+- recall and precision on the dlib_faces boxes (deface's own CenterFace call,
+  at its default threshold, against veil's detector);
+- residual identifiability: rank-1 of blurred CelebA probes against a clean
+  gallery, for every recognizer, beside the clean rank-1;
+- utility: EfficientNet-Lite0 top-1/top-5 agreement on the COCO photos with people.
+
+deface runs from its own virtual environment (``benchmarks/.peers/deface``,
+created on first use): it needs opencv-python, which clashes with veil's headless
+OpenCV. Run: ``python benchmarks/anonymize.py [--skip-video]``.
+Writes ``benchmarks/results/anonymize.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import veil
+from _common import REPO, data_root, environment, print_table, write_results
+from _video import make_test_video
+from veil.anonymize import BlurWork, blur_video
+from veil.detect import AUTO_DETECTOR
+from veil.evaluate import evaluate_anonymization, load_imglab_boxes, score_detections, utility_report
+
+DEFACE = REPO / "benchmarks" / ".peers" / "deface"
+DEFACE_VERSION = "1.5.0"
+VIDEO_SECONDS = 12  # 300 frames at 25 fps
+DEFACE_BOXES = """
+import json, sys
+import imageio.v2 as imageio
+from deface.centerface import CenterFace
+detector = CenterFace()
+for path in sys.argv[1:]:
+    found, _ = detector(imageio.imread(path), threshold=0.2)
+    print(json.dumps({"file": path, "boxes": found[:, :4].tolist()}))
+"""
+
+
+def deface_python() -> Path:
+    python = DEFACE / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DEFACE)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", f"deface=={DEFACE_VERSION}"], check=True
+        )
+    return python
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def photos_per_second(photos: list[Path], work: Path) -> dict[str, Any]:
+    for tool in ("veil", "deface"):
+        (work / tool).mkdir(parents=True)
+        for photo in photos:
+            shutil.copyfile(photo, work / tool / photo.name)
+    veil_s = timed([sys.executable, "-m", "veil", "blur", str(work / "veil"), "-o", str(work / "veil-out")])
+    deface_inputs = [str(work / "deface" / p.name) for p in photos]
+    deface_s = timed([str(DEFACE / "bin" / "deface"), *deface_inputs])
+    return {
+        "photos": len(photos),
+        "veil_photos_per_s": len(photos) / veil_s,
+        "deface_photos_per_s": len(photos) / deface_s,
+    }
+
+
+def video_fps(photos: list[Path], work: Path) -> dict[str, Any]:
+    clip = make_test_video(work / "clip.mp4", photos=photos, seconds=VIDEO_SECONDS)
+    frames = veil.io.probe_video(clip).frames
+    start = time.perf_counter()
+    report = blur_video(clip, work / "veil.mp4")
+    veil_s = time.perf_counter() - start
+    deface_s = timed(
+        [str(DEFACE / "bin" / "deface"), str(clip), "-o", str(work / "deface.mp4"), "--keep-audio"]
+    )
+    return {
+        "frames": frames,
+        "resolution": "1920x1080",
+        "veil_fps": frames / veil_s,
+        "deface_fps": frames / deface_s,
+        "veil_frames_with_faces": report.frames_with_faces,
+    }
+
+
+def recall(data: Path) -> dict[str, Any]:
+    photos = [
+        p for name in ("training.xml", "testing.xml") for p in load_imglab_boxes(data / "dlib_faces" / name)
+    ]
+    ours = [np.array([f.box for f in veil.detect(veil.read_image(p.path))]).reshape(-1, 4) for p in photos]
+    listing = subprocess.run(
+        [str(DEFACE / "bin" / "python"), "-c", DEFACE_BOXES, *[str(p.path) for p in photos]],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    by_file = {
+        row["file"]: np.array(row["boxes"]).reshape(-1, 4)
+        for row in map(json.loads, listing.stdout.splitlines())
+    }
+    theirs = [by_file[str(p.path)] for p in photos]
+    return {
+        "veil": score_detections(photos, ours).to_dict(),
+        "deface": score_detections(photos, theirs).to_dict(),
+    }
+
+
+def utility(data: Path) -> dict[str, Any]:
+    with_people = sorted(
+        image
+        for image in (data / "coco" / "images").glob("*.jpg")
+        if any(
+            line.split()[:1] == ["0"]
+            for line in (data / "coco" / "labels" / f"{image.stem}.txt").read_text().splitlines()
+        )
+    )
+    before = [veil.read_image(p) for p in with_people]
+    after = [veil.blur(image).image for image in before]
+    return utility_report(before, after).to_dict()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-video", action="store_true")
+    args = parser.parse_args()
+    data = data_root()
+    deface_python()
+    coco = sorted((data / "coco" / "images").glob("*.jpg"))
+    with tempfile.TemporaryDirectory(prefix="veil-bench-") as tmp:
+        speed = photos_per_second(coco, Path(tmp) / "photos")
+        video = (
+            None
+            if args.skip_video
+            else video_fps(sorted((data / "celeba" / "images").glob("*/*.jpg"))[::40], Path(tmp))
+        )
+    boxes = recall(data)
+    residual = evaluate_anonymization(BlurWork(), identities=data / "celeba" / "images").to_dict()
+    kept = utility(data)
+
+    ratios = {"photos_per_s": speed["veil_photos_per_s"] / speed["deface_photos_per_s"]}
+    if video:
+        ratios["video_fps"] = video["veil_fps"] / video["deface_fps"]
+    ratios["recall"] = boxes["veil"]["recall"] - boxes["deface"]["recall"]
+    print_table("Speed (same inputs, same run)", [speed | (video or {})], list(speed | (video or {})))
+    print_table(
+        "Recall on dlib_faces (IoU >= 0.5)",
+        [{"tool": tool, **row} for tool, row in boxes.items()],
+        ["tool", "faces", "found", "false_positives", "recall", "precision"],
+    )
+    print_table(
+        "Residual identifiability on CelebA dev (rank-1)",
+        [
+            {"model": m, "clean": residual["rank1_clean"][m], "blurred": residual["rank1_anonymized"][m]}
+            for m in residual["rank1_clean"]
+        ],
+        ["model", "clean", "blurred"],
+    )
+    print_table("Utility on COCO photos with people", [kept], list(kept))
+    result = {
+        "benchmark": "anonymize",
+        "env": environment("opencv-python-headless", "av") | {"deface": DEFACE_VERSION},
+        "inputs": {
+            "photos": "the 128 COCO photos (../shared/data/coco/images), both tools from the command line",
+            "video": f"{VIDEO_SECONDS} s at 25 fps, 1920x1080, pans and zooms over CelebA photos, with audio",
+            "recall": "dlib_faces training.xml + testing.xml, IoU >= 0.5",
+            "residual": "CelebA dev: first photo per identity clean gallery, other photos blurred probes",
+            "utility": "COCO photos with a person label, blurred with the defaults",
+        },
+        "defaults": {**asdict(BlurWork()), "detector": AUTO_DETECTOR},
+        "speed": speed,
+        "video": video,
+        "recall": boxes,
+        "residual_identifiability": residual,
+        "utility": kept,
+        "ratios": ratios,
+    }
+    print(f"wrote {write_results('anonymize', result)}")
+
+
+if __name__ == "__main__":
+    main()
