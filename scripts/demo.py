@@ -3,7 +3,8 @@
 Writes into the folder given (default ``out/``):
 - ``astronaut.png``: the input photo;
 - ``astronaut_faces.png``: the photo with each face's box, score and landmarks drawn;
-- ``astronaut_faces.json``: the detections, in the same JSON form as ``veil detect --json``.
+- ``astronaut_faces.json``: the detections, in the same JSON form as ``veil detect --json``;
+- ``astronaut_blurred.png``: the photo with the face blurred (``veil blur``'s defaults).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def main(out: Path) -> None:
     veil.write_image(veil.draw_faces(image, faces), out / "astronaut_faces.png", overwrite=True)
     record = {"file": str(photo), "faces": [face.to_dict() for face in faces]}
     (out / "astronaut_faces.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{len(faces)} face(s) found in {photo}; wrote {out / 'astronaut_faces.png'}")
+    blurred = veil.write_image(veil.blur(image).image, out / "astronaut_blurred.png", overwrite=True)
+    print(f"{len(faces)} face(s) found in {photo}; wrote {out / 'astronaut_faces.png'} and {blurred}")
 
 
 if __name__ == "__main__":

@@ -97,3 +97,28 @@ def bad_inputs(tmp_path: Path, astronaut: np.ndarray) -> dict[str, Path]:
     paths["corrupt"].write_bytes(jpeg[: scan + 4000] + b"\xff\xc0" + jpeg[scan + 4002 :])
     _forged_png(paths["400 MP is over the 100 MP limit"], 20_000, 20_000)
     return paths
+
+
+@pytest.fixture(scope="session")
+def make_test_video() -> Callable[..., Path]:
+    """``benchmarks/_video.py``'s video maker; benchmarks are scripts, not a package, so load it by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("veil_benchmarks_video", REPO / "benchmarks" / "_video.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("cannot load benchmarks/_video.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_test_video  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def astronaut_canvas(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Path:
+    """The astronaut in the middle of a wider grey canvas, so video pans and zooms never cut her face."""
+    from PIL import Image
+
+    canvas = np.full((576, 1024, 3), 110, np.uint8)
+    canvas[32:544, 256:768] = astronaut
+    path = tmp_path_factory.mktemp("photos") / "canvas.png"
+    Image.fromarray(canvas).save(path)
+    return path

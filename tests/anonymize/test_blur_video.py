@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 import veil
 from veil.anonymize import VideoReport, blur_video
@@ -26,24 +24,14 @@ BACKGROUND_TOLERANCE = 3.0
 FACE_CHANGE = 12.0
 
 
-def _make_test_video() -> Callable[..., Path]:
-    """``benchmarks/_video.py``'s maker; benchmarks are scripts, not a package, so load it by path."""
-    spec = importlib.util.spec_from_file_location("veil_benchmarks_video", REPO / "benchmarks" / "_video.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_test_video  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> dict[str, Path]:
+def videos(
+    tmp_path_factory: pytest.TempPathFactory, astronaut_canvas: Path, make_test_video: Callable[..., Path]
+) -> dict[str, Path]:
     """Slow pans and zooms over the astronaut on a wider canvas (her face never leaves the frame)."""
-    canvas = np.full((576, 1024, 3), 110, np.uint8)
-    canvas[32:544, 256:768] = astronaut
     folder = tmp_path_factory.mktemp("videos")
-    Image.fromarray(canvas).save(folder / "canvas.png")
-    make = _make_test_video()
-    options = {"photos": [folder / "canvas.png"], "seconds": FRAMES / FPS, "fps": FPS, "size": SIZE}
+    make = make_test_video
+    options = {"photos": [astronaut_canvas], "seconds": FRAMES / FPS, "fps": FPS, "size": SIZE}
     return {
         "plain": make(folder / "plain.mp4", **options),
         "rotated": make(folder / "rotated.mov", rotation=90, **options),

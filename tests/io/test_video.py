@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -31,28 +30,11 @@ FPS = 25
 REENCODE_TOLERANCE = 3.0
 
 
-def _make_test_video() -> Callable[..., Path]:
-    """``benchmarks/_video.py``'s maker; benchmarks are scripts, not a package, so load it by path."""
-    spec = importlib.util.spec_from_file_location("veil_benchmarks_video", REPO / "benchmarks" / "_video.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_test_video  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
-def canvas(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Path:
-    """The astronaut in the middle of a wider grey canvas, so pans and zooms never cut her face."""
-    canvas = np.full((576, 1024, 3), 110, np.uint8)
-    canvas[32:544, 256:768] = astronaut
-    path = tmp_path_factory.mktemp("photos") / "canvas.png"
-    Image.fromarray(canvas).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory, canvas: Path) -> dict[str, Path]:
-    make = _make_test_video()
+def videos(
+    tmp_path_factory: pytest.TempPathFactory, astronaut_canvas: Path, make_test_video: Callable[..., Path]
+) -> dict[str, Path]:
+    make, canvas = make_test_video, astronaut_canvas
     folder = tmp_path_factory.mktemp("videos")
     seconds = FRAMES / FPS
     return {

@@ -18,7 +18,11 @@ ThresholdOption = Annotated[
     float | None, typer.Option(help="Minimum detection score [default: the detector's own, see the README].")
 ]
 ModelOption = Annotated[
-    str, typer.Option(help=f"Recognizer: {', '.join(RECOGNIZERS)} [default: {DEFAULT_RECOGNIZER}].")
+    str,
+    typer.Option(
+        help=f"Recognizer: {', '.join(RECOGNIZERS)}, or a fusion such as sface+facenet "
+        f"[default: {DEFAULT_RECOGNIZER}]."
+    ),
 ]
 FarOption = Annotated[
     float,

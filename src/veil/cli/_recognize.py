@@ -20,7 +20,7 @@ from veil.cli._options import (
     ModelOption,
     PhotosArgument,
 )
-from veil.embed import DEFAULT_RECOGNIZER, get_recognizer
+from veil.embed import DEFAULT_RECOGNIZER, embedding_dim
 from veil.errors import VeilError
 from veil.io import find_images
 from veil.match import DEFAULT_FAR, INDEXES, Gallery, create_key_file, enroll, identify, verify
@@ -105,7 +105,7 @@ def enroll_command(
 
 
 def _new_gallery(model: str, index: str) -> Gallery:
-    return Gallery(model, get_recognizer(model).dim, index=index)
+    return Gallery(model, embedding_dim(model), index=index)
 
 
 def identify_command(

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from veil.align import centred_face
 from veil.detect import get_detector
-from veil.embed import get_recognizer
+from veil.embed import fuse, get_recognizer, members
 from veil.io import read_image
 from veil.types import Embeddings, ProgressUpdate
 
@@ -55,15 +55,17 @@ def embed_photos(
 ) -> PhotoEmbeddings:
     """Embed the largest face of each photo with each model; a photo with no face gives a centred crop.
 
-    Each photo is read and searched once, however many models embed it.
+    Each photo is read and searched once, however many models embed it; a fused
+    model (``"sface+facenet"``) reuses its members' embeddings.
 
     Raises:
         InputError: A photo cannot be read (evaluation data must be complete).
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     finder = get_detector(detector)
-    recognizers = [get_recognizer(name) for name in models]
-    crops: dict[str, list[NDArray[np.uint8]]] = {name: [] for name in models}
+    needed = list(dict.fromkeys(name for model in models for name in members(model)))
+    recognizers = [get_recognizer(name) for name in needed]
+    crops: dict[str, list[NDArray[np.uint8]]] = {name: [] for name in needed}
     is_fallback = np.zeros(len(unique), bool)
     for row, path in enumerate(unique):
         image = read_image(path)
@@ -79,5 +81,6 @@ def embed_photos(
     logger.info(
         "embedding %d photos with %s (%d fallbacks)", len(unique), ", ".join(models), is_fallback.sum()
     )
-    embeddings = {r.name: r.embed(crops[r.name]) for r in recognizers}
+    single = {r.name: r.embed(crops[r.name]) for r in recognizers}
+    embeddings = {model: fuse([single[name] for name in members(model)]) for model in models}
     return PhotoEmbeddings(tuple(unique), embeddings, is_fallback)
