@@ -68,7 +68,7 @@ def print_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> N
         table.add_column(column)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def _cell(value: Any) -> str:

@@ -53,3 +53,17 @@ def test_unknown_model_lists_the_known_ones(astronaut: np.ndarray) -> None:
         UnknownModelError, match="unknown recognizer 'arcface'; choose one of: dlib, facenet, sface"
     ):
         embed(astronaut, [], model="arcface")
+
+
+def test_a_fusion_scores_the_mean_of_its_members(astronaut: np.ndarray) -> None:
+    mirrored = np.ascontiguousarray(astronaut[:, ::-1])
+    faces, mirrored_faces = veil.detect(astronaut), veil.detect(mirrored)
+    fused = embed(astronaut, faces, model="sface+facenet")
+    assert fused.shape == (1, 256) and np.isclose(np.linalg.norm(fused), 1.0, atol=1e-5)
+    scores = {
+        model: float(
+            embed(astronaut, faces, model=model)[0] @ embed(mirrored, mirrored_faces, model=model)[0]
+        )
+        for model in ("sface", "facenet", "sface+facenet")
+    }
+    assert np.isclose(scores["sface+facenet"], (scores["sface"] + scores["facenet"]) / 2, atol=1e-5)

@@ -22,6 +22,7 @@ from veil.evaluate import (
     evaluate_verification,
     false_match_rates_by_group,
 )
+from veil.match import MATCH_DETECTOR
 
 app = typer.Typer(
     help="Measure recognition: verification and identification protocols.", no_args_is_help=True
@@ -56,7 +57,7 @@ def eval_verify(
         Path | None, typer.Option(help="LFW images folder [default: beside the pairs].")
     ] = None,
     model: ModelOption = DEFAULT_RECOGNIZER,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = MATCH_DETECTOR,
     out: OutOption = None,
     groups: GroupsOption = None,
     group_columns: GroupColumnsOption = "race_name,gender_name",
@@ -91,7 +92,7 @@ def eval_verify(
 def eval_identify(
     root: Annotated[Path, typer.Argument(help="Folder of identity sub-folders.")],
     model: ModelOption = DEFAULT_RECOGNIZER,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = MATCH_DETECTOR,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -23,7 +23,16 @@ from veil.cli._options import (
 from veil.embed import DEFAULT_RECOGNIZER, embedding_dim
 from veil.errors import VeilError
 from veil.io import find_images
-from veil.match import DEFAULT_FAR, INDEXES, Gallery, create_key_file, enroll, identify, verify
+from veil.match import (
+    DEFAULT_FAR,
+    INDEXES,
+    MATCH_DETECTOR,
+    Gallery,
+    create_key_file,
+    enroll,
+    identify,
+    verify,
+)
 from veil.match._keys import default_key_path
 
 gallery_app = typer.Typer(help="Encrypted galleries of enrolled people.", no_args_is_help=True)
@@ -38,7 +47,7 @@ def verify_command(
     photo_b: Annotated[Path, typer.Argument(help="Second photo.")],
     model: ModelOption = DEFAULT_RECOGNIZER,
     far: FarOption = DEFAULT_FAR,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = MATCH_DETECTOR,
     allow_fallback: FallbackOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,7 +80,7 @@ def enroll_command(
     photos: PhotosArgument,
     model: ModelOption = DEFAULT_RECOGNIZER,
     index: Annotated[str, typer.Option(help=f"Index for a new gallery: {', '.join(INDEXES)}.")] = "exact",
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = MATCH_DETECTOR,
     allow_fallback: FallbackOption = False,
 ) -> None:
     """Add a person to a gallery (created with --model if it does not exist) from photos of them."""
@@ -114,7 +123,7 @@ def identify_command(
     top_k: Annotated[int, typer.Option(help="How many candidates to list per face.")] = 5,
     far: FarOption = DEFAULT_FAR,
     all_faces: Annotated[bool, typer.Option(help="Identify every face, not only the largest.")] = False,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = MATCH_DETECTOR,
     allow_fallback: FallbackOption = False,
     as_json: JsonOption = False,
 ) -> None:

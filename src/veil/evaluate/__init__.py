@@ -14,7 +14,7 @@ from veil.evaluate._detection import (
     load_imglab_boxes,
     score_detections,
 )
-from veil.evaluate._embedding import PhotoEmbeddings, embed_photos
+from veil.evaluate._embedding import PhotoEmbeddings, embed_photos, main_face
 from veil.evaluate._fairness import (
     CONFIDENCE,
     GroupRate,
@@ -77,6 +77,7 @@ __all__ = [
     "identification_report",
     "list_identities",
     "load_imglab_boxes",
+    "main_face",
     "plot_cmc",
     "plot_det",
     "plot_roc",

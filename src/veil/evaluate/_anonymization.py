@@ -23,10 +23,11 @@ from veil.anonymize import BlurWork, anonymize_faces
 from veil.detect import get_detector
 from veil.embed import RECOGNIZERS, get_recognizer
 from veil.evaluate._detection import DetectionScore, load_imglab_boxes, score_detections
+from veil.evaluate._embedding import main_face
 from veil.evaluate._fairness import GroupRate, group_rates
 from veil.evaluate._identification import identification_report, list_identities, split_gallery_probes
 from veil.io import read_image
-from veil.types import Face, Image, ProgressUpdate
+from veil.types import Image, ProgressUpdate
 
 __all__ = ["AnonymizationReport", "evaluate_anonymization"]
 
@@ -64,10 +65,6 @@ class AnonymizationReport:
         }
 
 
-def _largest(faces: Sequence[Face], image: Image) -> Face:
-    return max(faces, key=lambda f: f.width * f.height) if faces else centred_face(image)
-
-
 def _residual(
     root: Path, work: BlurWork, models: Sequence[str], progress: Callable[[ProgressUpdate], None] | None
 ) -> tuple[dict[str, float], dict[str, float], int]:
@@ -82,7 +79,7 @@ def _residual(
     ):
         image = read_image(path)
         faces = detector.detect(image)
-        face = _largest(faces, image)
+        face = main_face(faces, image) if faces else centred_face(image)
         edited = anonymize_faces(image, faces, method=work.method, strength=work.strength, expand=work.expand)
         for recognizer in recognizers:
             if kind == "gallery":

@@ -14,11 +14,31 @@ from veil.align import centred_face
 from veil.detect import get_detector
 from veil.embed import fuse, get_recognizer, members
 from veil.io import read_image
-from veil.types import Embeddings, ProgressUpdate
+from veil.match import MATCH_DETECTOR
+from veil.types import Embeddings, Face, Image, ProgressUpdate
 
-__all__ = ["PhotoEmbeddings", "embed_photos"]
+__all__ = ["PhotoEmbeddings", "embed_photos", "main_face"]
 
 logger = logging.getLogger(__name__)
+
+
+def main_face(faces: Sequence[Face], image: Image) -> Face:
+    """The face a dataset photo is about: the largest one near the middle.
+
+    Face datasets centre their subject (LFW crops around them; CelebA's identity is
+    the main face), but a bystander at the edge can be larger. So the largest face
+    whose centre lies in the middle half of the photo wins, and only when there is
+    none, the largest face anywhere.
+    """
+    height, width = image.shape[:2]
+
+    def is_central(face: Face) -> bool:
+        x = (face.box[0] + face.box[2]) / 2
+        y = (face.box[1] + face.box[3]) / 2
+        return bool(width / 4 <= x <= 3 * width / 4 and height / 4 <= y <= 3 * height / 4)
+
+    central = [face for face in faces if is_central(face)] or list(faces)
+    return max(central, key=lambda f: f.width * f.height)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +70,10 @@ def embed_photos(
     paths: Sequence[str | Path],
     *,
     models: Sequence[str],
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     progress: Callable[[ProgressUpdate], None] | None = None,
 ) -> PhotoEmbeddings:
-    """Embed the largest face of each photo with each model; a photo with no face gives a centred crop.
+    """Embed the main face of each photo (``main_face``) with each model; no face gives a centred crop.
 
     Each photo is read and searched once, however many models embed it; a fused
     model (``"sface+facenet"``) reuses its members' embeddings.
@@ -71,7 +91,7 @@ def embed_photos(
         image = read_image(path)
         faces = finder.detect(image)
         if faces:
-            face = max(faces, key=lambda f: f.width * f.height)
+            face = main_face(faces, image)
         else:
             face, is_fallback[row] = centred_face(image), True
         for recognizer in recognizers:

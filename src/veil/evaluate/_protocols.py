@@ -27,7 +27,7 @@ from veil.evaluate._identification import (
 from veil.evaluate._pairs import Pair, read_pairs
 from veil.evaluate._plots import plot_cmc, plot_det, plot_roc
 from veil.evaluate._verification import VerificationReport, roc_points, verification_report
-from veil.match import DEFAULT_FAR, load_calibration
+from veil.match import DEFAULT_FAR, MATCH_DETECTOR, load_calibration
 from veil.types import ProgressUpdate
 
 __all__ = ["GroupedRates", "evaluate_identification", "evaluate_verification", "false_match_rates_by_group"]
@@ -71,7 +71,7 @@ def evaluate_verification(
     model: str,
     train_pairs_file: str | Path | None = None,
     images_root: Path | None = None,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     out_dir: Path | None = None,
     progress: Progress = None,
 ) -> VerificationReport:
@@ -111,7 +111,7 @@ def evaluate_identification(
     root: str | Path,
     *,
     model: str,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     out_dir: Path | None = None,
     progress: Progress = None,
 ) -> IdentificationReport:
@@ -148,7 +148,7 @@ def false_match_rates_by_group(
     model: str,
     columns: Sequence[str],
     far: float = DEFAULT_FAR,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     progress: Progress = None,
 ) -> list[GroupedRates]:
     """False match rates inside each demographic group, at the model's threshold for ``far``.

@@ -13,11 +13,20 @@ from veil.match._calibration import METHODS, FarThreshold, ScoreCalibrator, thre
 from veil.match._gallery import INDEXES, Gallery, Match
 from veil.match._keys import create_key_file, generate_key, load_key
 from veil.match._thresholds import DEFAULT_FAR, ModelCalibration, load_calibration
-from veil.match._verify import Identification, Verification, enroll, faces_to_match, identify, verify
+from veil.match._verify import (
+    MATCH_DETECTOR,
+    Identification,
+    Verification,
+    enroll,
+    faces_to_match,
+    identify,
+    verify,
+)
 
 __all__ = [
     "DEFAULT_FAR",
     "INDEXES",
+    "MATCH_DETECTOR",
     "METHODS",
     "FarThreshold",
     "Gallery",

@@ -18,9 +18,23 @@ from veil.match._gallery import Gallery, Match
 from veil.match._thresholds import DEFAULT_FAR, load_calibration
 from veil.types import Embeddings, Face, Image
 
-__all__ = ["Identification", "Verification", "enroll", "faces_to_match", "identify", "verify"]
+__all__ = [
+    "MATCH_DETECTOR",
+    "Identification",
+    "Verification",
+    "enroll",
+    "faces_to_match",
+    "identify",
+    "verify",
+]
 
 logger = logging.getLogger(__name__)
+
+MATCH_DETECTOR = "centerface"
+"""The detector whose landmarks align faces for matching. CenterFace's landmarks
+measured better than YuNet's for recognition (LFW View 1 DevTest, SFace with
+flip averaging: 99.1% against 98.9%), which is worth its extra ~30 ms a photo;
+anonymization keeps the faster ``veil.detect`` default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +104,7 @@ class Identification:
 def faces_to_match(
     image: Image,
     *,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     all_faces: bool = False,
     allow_fallback: bool = False,
     source: str = "<array>",
@@ -123,7 +137,7 @@ def verify(
     *,
     model: str = DEFAULT_RECOGNIZER,
     far: float = DEFAULT_FAR,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     allow_fallback: bool = False,
     sources: tuple[str, str] = ("first photo", "second photo"),
 ) -> Verification:
@@ -151,7 +165,7 @@ def enroll(
     name: str,
     images: Sequence[Image],
     *,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     allow_fallback: bool = False,
     metadata: dict[str, str] | None = None,
     sources: Sequence[str] | None = None,
@@ -179,7 +193,7 @@ def identify(
     *,
     top_k: int = 5,
     far: float = DEFAULT_FAR,
-    detector: str = "auto",
+    detector: str = MATCH_DETECTOR,
     all_faces: bool = False,
     allow_fallback: bool = False,
     source: str = "<array>",
