@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 import veil
@@ -75,8 +76,52 @@ def test_models_list_and_verify() -> None:
     assert "yunet: ok" in verified.stderr and "dlib-hog: builtin" in verified.stderr
 
 
-def test_models_verify_fails_for_a_missing_model(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_models_verify_fails_for_a_missing_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VEIL_HOME", str(tmp_path))
     result = runner.invoke(app, ["models", "verify", "yunet"])
     assert result.exit_code == 1
     assert "yunet: missing" in result.stderr and "run: veil models pull yunet --force" in result.stderr
+
+
+def _lfw(shared_data: Path, person: str, number: int) -> Path:
+    return shared_data / "lfw" / "images" / person / f"{person}_{number:04d}.jpg"
+
+
+@pytest.mark.data
+def test_verify_says_same_and_different(shared_data: Path) -> None:
+    same = runner.invoke(
+        app, ["verify", str(_lfw(shared_data, "Tony_Blair", 1)), str(_lfw(shared_data, "Tony_Blair", 2))]
+    )
+    assert same.exit_code == 0 and same.stdout.startswith("same ("), same.output
+    other = str(_lfw(shared_data, "Colin_Powell", 1))
+    different = runner.invoke(app, ["verify", str(_lfw(shared_data, "Tony_Blair", 1)), other, "--json"])
+    assert different.exit_code == 0 and json.loads(different.stdout)["is_same"] is False
+
+
+@pytest.mark.data
+def test_enroll_identify_list_remove(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEIL_HOME", str(tmp_path / "home"))
+    gallery = tmp_path / "people.veil"
+    assert runner.invoke(app, ["gallery", "create-key"]).exit_code == 0
+    for person in ("Tony_Blair", "Colin_Powell"):
+        photos = [str(_lfw(shared_data, person, n)) for n in (1, 2)]
+        enrolled = runner.invoke(app, ["enroll", str(gallery), person, *photos])
+        assert enrolled.exit_code == 0, enrolled.output
+    found = runner.invoke(app, ["identify", str(gallery), str(_lfw(shared_data, "Tony_Blair", 3)), "--json"])
+    assert found.exit_code == 0 and json.loads(found.stdout)["faces"][0]["name"] == "Tony_Blair"
+    listed = runner.invoke(app, ["gallery", "list", str(gallery), "--json"])
+    assert json.loads(listed.stdout)["people"] == {"Colin_Powell": 2, "Tony_Blair": 2}
+    assert runner.invoke(app, ["gallery", "remove", str(gallery), "Tony_Blair"]).exit_code == 0
+    monkeypatch.setenv("VEIL_KEY", "A" * 43 + "=")
+    wrong_key = runner.invoke(app, ["gallery", "list", str(gallery)])
+    assert wrong_key.exit_code == 2 and "wrong key" in wrong_key.stderr
+
+
+def test_blur_one_photo_and_refuse_to_overwrite(astronaut: np.ndarray, tmp_path: Path) -> None:
+    photo = _photo(tmp_path, astronaut)
+    first = runner.invoke(app, ["blur", str(photo), "-o", str(tmp_path / "blurred.png")])
+    assert first.exit_code == 0 and "1 face(s) blurred" in first.stderr
+    again = runner.invoke(app, ["blur", str(photo), "-o", str(tmp_path / "blurred.png")])
+    assert again.exit_code == 2 and "already exists" in again.stderr
