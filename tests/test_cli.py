@@ -102,9 +102,9 @@ def test_verify_says_same_and_different(shared_data: Path) -> None:
 def test_enroll_identify_list_remove(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("VEIL_HOME", str(tmp_path / "home"))
     gallery = tmp_path / "people.veil"
-    assert runner.invoke(app, ["gallery", "create-key"]).exit_code == 0
+    assert runner.invoke(app, ["gallery", "create-key", str(tmp_path / "gallery.key")]).exit_code == 0
+    monkeypatch.setenv("VEIL_KEY", (tmp_path / "gallery.key").read_text().strip())
     for person in ("Tony_Blair", "Colin_Powell"):
         photos = [str(_lfw(shared_data, person, n)) for n in (1, 2)]
         enrolled = runner.invoke(app, ["enroll", str(gallery), person, *photos])
