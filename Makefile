@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet --no-deps $(ANCHOR)
 	cd benchmarks && ../$(BIN)/python detect.py
 	cd benchmarks && ../$(BIN)/python recognize.py
+	cd benchmarks && ../$(BIN)/python anonymize.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts

@@ -25,7 +25,7 @@ from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENG
 from veil.detect import Detector, get_detector
 from veil.detect._tracking import FaceTracker
 from veil.errors import UnknownModelError
-from veil.io._video import VideoReader, VideoWriter
+from veil.io import VideoReader, VideoWriter
 from veil.types import Face, Image, Point, ProgressUpdate
 
 __all__ = ["DEFAULT_DETECT_EVERY", "DEFAULT_DETECT_SIDE", "VideoReport", "blur_video"]
