@@ -122,16 +122,15 @@ def recall(data: Path) -> dict[str, Any]:
     }
 
 
+def has_people(image: Path, labels: Path) -> bool:
+    """Whether a COCO photo's YOLO label file lists a person (class 0); photos with no objects have none."""
+    label = labels / f"{image.stem}.txt"
+    return label.is_file() and any(line.split()[:1] == ["0"] for line in label.read_text().splitlines())
+
+
 def utility(data: Path) -> dict[str, Any]:
-    with_people = sorted(
-        image
-        for image in (data / "coco" / "images").glob("*.jpg")
-        if any(
-            line.split()[:1] == ["0"]
-            for line in (data / "coco" / "labels" / f"{image.stem}.txt").read_text().splitlines()
-        )
-    )
-    before = [veil.read_image(p) for p in with_people]
+    images = sorted((data / "coco" / "images").glob("*.jpg"))
+    before = [veil.read_image(p) for p in images if has_people(p, data / "coco" / "labels")]
     after = [veil.blur(image).image for image in before]
     return utility_report(before, after).to_dict()
 
@@ -151,8 +150,8 @@ def main() -> None:
             else video_fps(sorted((data / "celeba" / "images").glob("*/*.jpg"))[::40], Path(tmp))
         )
     boxes = recall(data)
-    residual = evaluate_anonymization(BlurWork(), identities=data / "celeba" / "images").to_dict()
     kept = utility(data)
+    residual = evaluate_anonymization(BlurWork(), identities=data / "celeba" / "images").to_dict()
 
     ratios = {"photos_per_s": speed["veil_photos_per_s"] / speed["deface_photos_per_s"]}
     if video:
