@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from veil.detect._base import faces_from_arrays, non_max_suppression
-from veil.detect._multiscale import Detections, detect_multiscale
-from veil.types import Face, Image
+from veil.detect._base import non_max_suppression
+from veil.detect._multiscale import Detections, MultiscaleDetector
+from veil.types import Image
 
 __all__ = ["CenterFace"]
 
@@ -23,7 +22,7 @@ _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, log-scale (h, w), offset (y,
 _NMS_IOU = 0.3
 
 
-class CenterFace:
+class CenterFace(MultiscaleDetector):
     """CenterFace through OpenCV's DNN module.
 
     The ONNX file declares a fixed 32x32 input that onnxruntime enforces; OpenCV
@@ -31,21 +30,14 @@ class CenterFace:
 
     Args:
         weights: The ONNX file (``centerface`` card).
-        name: Registry name reported on results.
-        min_score: Heatmap peaks below this are dropped.
-        base_side: Long side of the whole-photo pass (see ``detect_multiscale``).
-        min_side: Smaller photos are enlarged to this long side first.
+        name, min_score, base_side, min_side: See ``MultiscaleDetector``.
     """
 
     def __init__(
         self, weights: Path, *, name: str, min_score: float, base_side: int = 640, min_side: int = 320
     ) -> None:
-        self.name = name
-        self.min_score = min_score
-        self.base_side = base_side
-        self.min_side = min_side
+        super().__init__(name=name, min_score=min_score, base_side=base_side, min_side=min_side)
         self._net = cv2.dnn.readNetFromONNX(str(weights))
-        self._lock = threading.Lock()
         logger.info("loaded CenterFace from %s", weights)
 
     def _run(self, image: Image) -> Detections:
@@ -77,10 +69,4 @@ class CenterFace:
             boxes[keep].astype(np.float32),
             scores[keep].astype(np.float32),
             landmarks[keep].astype(np.float32),
-        )
-
-    def detect(self, image: Image) -> list[Face]:
-        """Faces in ``image``, best first; see ``veil.detect``."""
-        return faces_from_arrays(
-            *detect_multiscale(image, self._run, base_side=self.base_side, min_side=self.min_side)
         )

@@ -23,16 +23,17 @@ suppression.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from veil.detect._base import non_max_suppression
-from veil.types import Image
+from veil.detect._base import faces_from_arrays, non_max_suppression
+from veil.types import Face, Image
 
-__all__ = ["Detections", "detect_multiscale"]
+__all__ = ["Detections", "MultiscaleDetector", "detect_multiscale"]
 
 Detections = tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]
 """(N, 4) boxes, (N,) scores and (N, 5, 2) landmarks, in the pixels of the image passed in."""
@@ -151,3 +152,32 @@ def detect_multiscale(
     height, width = image.shape[:2]
     boxes = np.clip(boxes[keep], 0, [width, height, width, height]).astype(np.float32)
     return boxes, scores[keep], landmarks[keep]
+
+
+class MultiscaleDetector:
+    """Base of the network detectors: runs ``_run`` over the passes of ``detect_multiscale``.
+
+    Args:
+        name: Registry name reported on results.
+        min_score: Detections below this score are dropped.
+        base_side: Long side of the whole-photo pass (see ``detect_multiscale``).
+        min_side: Smaller photos are enlarged to this long side first.
+    """
+
+    def __init__(self, *, name: str, min_score: float, base_side: int = 640, min_side: int = 320) -> None:
+        self.name = name
+        self.min_score = min_score
+        self.base_side = base_side
+        self.min_side = min_side
+        # OpenCV networks keep their input size as state, so one call at a time.
+        self._lock = threading.Lock()
+
+    def _run(self, image: Image) -> Detections:
+        """Faces in one image of any size, in its own pixels."""
+        raise NotImplementedError
+
+    def detect(self, image: Image) -> list[Face]:
+        """Faces in ``image``, best first; see ``veil.detect``."""
+        return faces_from_arrays(
+            *detect_multiscale(image, self._run, base_side=self.base_side, min_side=self.min_side)
+        )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from veil.detect._base import faces_from_arrays
-from veil.detect._multiscale import Detections, detect_multiscale
-from veil.types import Face, Image
+from veil.detect._multiscale import Detections, MultiscaleDetector
+from veil.types import Image
 
 __all__ = ["YuNet"]
 
@@ -23,29 +21,21 @@ _NMS_IOU = 0.3
 _TOP_K = 5000
 
 
-class YuNet:
+class YuNet(MultiscaleDetector):
     """YuNet through ``cv2.FaceDetectorYN`` (the only runtime that runs the int8 file too).
 
     Args:
         weights: The ONNX file (``yunet`` or ``yunet-int8`` card).
-        name: Registry name reported on results.
-        min_score: Detections below this probability are dropped.
-        base_side: Long side of the whole-photo pass (see ``detect_multiscale``).
-        min_side: Smaller photos are enlarged to this long side first.
+        name, min_score, base_side, min_side: See ``MultiscaleDetector``.
     """
 
     def __init__(
         self, weights: Path, *, name: str, min_score: float, base_side: int = 640, min_side: int = 320
     ) -> None:
-        self.name = name
-        self.min_score = min_score
-        self.base_side = base_side
-        self.min_side = min_side
+        super().__init__(name=name, min_score=min_score, base_side=base_side, min_side=min_side)
         self._net = cv2.FaceDetectorYN.create(
-            str(weights), "", (base_side, base_side), min_score, _NMS_IOU, _TOP_K
+            str(weights), "", (self.base_side, self.base_side), self.min_score, _NMS_IOU, _TOP_K
         )
-        # The OpenCV object keeps its input size as state, so one call at a time.
-        self._lock = threading.Lock()
         logger.info("loaded YuNet from %s", weights)
 
     def _run(self, image: Image) -> Detections:
@@ -60,9 +50,3 @@ class YuNet:
             [found[:, :2], found[:, :2] + found[:, 2:4]], axis=1
         )  # x, y, w, h -> x1, y1, x2, y2
         return corners, found[:, 14], found[:, 4:14].reshape(-1, 5, 2)
-
-    def detect(self, image: Image) -> list[Face]:
-        """Faces in ``image``, best first; see ``veil.detect``."""
-        return faces_from_arrays(
-            *detect_multiscale(image, self._run, base_side=self.base_side, min_side=self.min_side)
-        )
