@@ -66,6 +66,16 @@ def test_other_files_are_copied_on_request(astronaut: np.ndarray, tmp_path: Path
     assert (tmp_path / "out" / "notes.txt").read_text() == "kept"
 
 
+def test_two_inputs_with_one_output_name_do_not_overwrite(astronaut: np.ndarray, tmp_path: Path) -> None:
+    veil.write_image(astronaut, tmp_path / "in" / "photo.jpg")
+    veil.write_image(astronaut[:, ::-1], tmp_path / "in" / "photo.png")
+    report = blur_files([tmp_path / "in"], tmp_path / "out", BlurWork(output_format=".png"), workers=1)
+    (failure,) = report.failures
+    assert failure.input == "photo.png" and "photo.jpg" in failure.error
+    records = {r["input"]: r for r in _manifest(tmp_path / "out")}
+    assert records["photo.jpg"]["status"] == "done" and records["photo.jpg"]["output"] == "photo.png"
+
+
 def test_a_second_run_needs_resume_and_redoes_nothing(astronaut: np.ndarray, tmp_path: Path) -> None:
     _tree(tmp_path / "in", astronaut)
     blur_files([tmp_path / "in"], tmp_path / "out", workers=1)

@@ -55,7 +55,8 @@ class BlurWork:
 
     Attributes: See ``veil.anonymize.anonymize_faces`` and ``veil.detect``; ``keep``
     is a gallery whose people are left unblurred (consent), ``keep_metadata``
-    copies the input's metadata (see ``veil.io.write_image``).
+    copies the input's metadata (see ``veil.io.write_image``), ``output_format``
+    is the suffix of photo outputs in folder jobs (default: each input's own).
     """
 
     method: str = DEFAULT_METHOD
@@ -66,6 +67,7 @@ class BlurWork:
     keep: Path | None = None
     keep_metadata: bool = False
     detect_every: int = DEFAULT_DETECT_EVERY
+    output_format: str | None = None
 
     def kind(self, path: Path) -> str | None:
         """``"image"`` or ``"video"`` for the files this work handles, else None."""

@@ -43,6 +43,11 @@ class ItemWork(Protocol):
         """The detector's name, recorded in the manifest."""
         ...
 
+    @property
+    def output_format(self) -> str | None:
+        """Suffix every photo output gets (``".png"``), or None to keep each input's format."""
+        ...
+
     def kind(self, path: Path) -> str | None:
         """``"image"``, ``"video"``, or None for a file this work does not handle."""
         ...
@@ -116,8 +121,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _target(out: Path, found: FoundFile, kind: str | None) -> Path:
+def _target(out: Path, found: FoundFile, kind: str | None, output_format: str | None) -> Path:
     target = out / found.relative
+    if kind == "image" and output_format is not None:
+        return target.with_suffix(output_format)
     if kind == "image" and target.suffix.lower() not in OUTPUT_FORMATS:
         return target.with_suffix(FALLBACK_SUFFIX)
     return target
@@ -170,13 +177,18 @@ def run_folder_job(
 
     records: dict[str, ManifestRecord] = {}
     tasks: list[FolderTask] = []
+    claimed: dict[Path, str] = {}  # output path -> the input that writes it
     resumed = 0
     for item in found:
         relative = item.relative.as_posix()
         kind = work.kind(item.path)
-        task = FolderTask(item.path, relative, _target(out, item, kind), _sha256(item.path))
+        task = FolderTask(
+            item.path, relative, _target(out, item, kind, work.output_format), _sha256(item.path)
+        )
         finished = manifest.finished(relative, task.sha256) if resume else None
-        if finished is not None and _recover(finished, task, out):
+        if kind is not None and claimed.setdefault(task.target, relative) != relative:
+            records[relative] = _clash(task, claimed[task.target], manifest)
+        elif finished is not None and _recover(finished, task, out):
             records[relative], resumed = finished, resumed + 1
         elif kind is None:
             records[relative] = _other(task, out, manifest, copy_others)
@@ -209,6 +221,14 @@ def _recover(finished: ManifestRecord, task: FolderTask, out: Path) -> bool:
         task.partial.replace(task.target)
         return True
     return False
+
+
+def _clash(task: FolderTask, first: str, manifest: Manifest) -> ManifestRecord:
+    """Fail an input whose output name another input already takes (``a.jpg`` and ``a.png`` as PNG)."""
+    error = f"{task.source}: its output {task.target.name} is already {first}'s; rename one of them"
+    record = ManifestRecord(task.relative, task.sha256, "", "failed", error=error)
+    manifest.append(record)
+    return record
 
 
 def _other(task: FolderTask, out: Path, manifest: Manifest, copy_others: bool) -> ManifestRecord:
@@ -270,7 +290,10 @@ def _run_local(
         yield from (_run_one(work, task) for task in tasks)
         return
     # "spawn": workers start clean (no inherited locks or model state) and load models once each.
-    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn")) as pool:
+    threads = max(1, (os.cpu_count() or 1) // count)
+    with ProcessPoolExecutor(
+        max_workers=count, mp_context=get_context("spawn"), initializer=_share_cores, initargs=(threads,)
+    ) as pool:
         pending: set[Future[tuple[FolderTask, int, str | None, float]]] = set()
         queue = iter(tasks)
         for task in queue:
@@ -280,3 +303,12 @@ def _run_local(
                 yield from (future.result() for future in finished)
         for future in pending:
             yield future.result()
+
+
+def _share_cores(threads: int) -> None:
+    """Give each pool worker its share of the cores before it loads torch.
+
+    Every worker's torch would otherwise start a thread per core, and N workers
+    on N cores would run N x N threads that spend their time waiting on each other.
+    """
+    os.environ["OMP_NUM_THREADS"] = str(threads)
