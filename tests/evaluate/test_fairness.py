@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from veil.errors import InputError
-from veil.evaluate import GroupRate, group_false_match_rates, group_rates, read_groups, wilson_interval
+from veil.evaluate import (
+    GroupRate,
+    group_false_match_rates,
+    group_rates,
+    read_groups,
+    read_identity_groups,
+    wilson_interval,
+)
 
 # Wilson 95% intervals as published (e.g. Newcombe 1998, "Two-sided confidence intervals
 # for the single proportion", table I), to the 4 decimals given there.
@@ -147,3 +154,18 @@ def test_utkface_labels_name_existing_photos(shared_data: Path) -> None:
     assert len(groups) == 3000
     assert all(path.is_file() for path in groups)
     assert {labels["gender_name"] for labels in groups.values()} == {"female", "male"}
+
+
+def test_identity_groups_are_keyed_by_identity(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("identity,race,gender\n7202,Asian,female\n7203,White,male\n")
+    assert read_identity_groups(labels) == {
+        "7202": {"race": "Asian", "gender": "female"},
+        "7203": {"race": "White", "gender": "male"},
+    }
+    assert read_identity_groups(labels, columns=["gender"])["7203"] == {"gender": "male"}
+    labels.write_text("identity,race\n7202,Asian\n7202,White\n")
+    with pytest.raises(InputError, match="line 3: 7202 is listed twice"):
+        read_identity_groups(labels)
+    with pytest.raises(InputError, match="no column 'gender'"):
+        read_identity_groups(labels, columns=["gender"])

@@ -1,8 +1,9 @@
-"""``veil eval verify|identify``: the recognition protocols of DESIGN.md."""
+"""``veil eval verify|identify|anonymization|utility|protection``: the evaluation protocols of DESIGN.md."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,13 +12,17 @@ from rich.console import Console
 from rich.table import Table
 
 from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, BlurWork
-from veil.cli._common import fail_usage, progress_bar, stderr
+from veil.cli._common import fail_usage, print_error, progress_bar, stderr
 from veil.cli._options import DetectorOption, JsonOption, ModelOption
-from veil.embed import DEFAULT_RECOGNIZER
+from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
 from veil.errors import VeilError
 from veil.evaluate import (
+    COUNTERMEASURES,
+    DEFAULT_WHITE_BOX,
+    ProtectionReport,
     evaluate_anonymization,
     evaluate_identification,
+    evaluate_protection,
     evaluate_utility,
     evaluate_verification,
     false_match_rates_by_group,
@@ -25,7 +30,7 @@ from veil.evaluate import (
 from veil.match import MATCH_DETECTOR
 
 app = typer.Typer(
-    help="Measure recognition: verification and identification protocols.", no_args_is_help=True
+    help="Measure recognition, anonymization and cloaking: the protocols of DESIGN.md.", no_args_is_help=True
 )
 
 OutOption = Annotated[Path | None, typer.Option(help="Folder for the JSON report and the plots.")]
@@ -164,3 +169,78 @@ def eval_utility(
         out.mkdir(parents=True, exist_ok=True)
         (out / "utility.json").write_text(json.dumps(figures, indent=2) + "\n")
     _headline("utility", figures, as_json)
+
+
+def _names(text: str, known: Iterable[str]) -> list[str]:
+    """A comma-separated list of names; ``all`` for every name in ``known``."""
+    return list(known) if text == "all" else [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _protection_tables(report: ProtectionReport) -> None:
+    rates = Table(
+        "recognizer", "box", "protocol", "countermeasure", "probes", "cloaked", "baseline", title="protection"
+    )
+    for entry in report.rates:
+        box = "white" if entry.is_white_box else "black"
+        figures = (str(entry.n_probes), f"{entry.rate:.3f}", f"{entry.baseline:.3f}")
+        rates.add_row(entry.recognizer, box, entry.protocol, entry.countermeasure, *figures)
+    quality = Table("region", "photos", "mean DSSIM", "max DSSIM", "mean PSNR (dB)", title="visual quality")
+    for region, summary in (("whole photo", report.whole_quality), ("face", report.face_quality)):
+        if summary is not None:
+            figures = (f"{summary.mean_dssim:.4f}", f"{summary.max_dssim:.4f}", f"{summary.mean_psnr:.1f}")
+            quality.add_row(region, str(summary.n_photos), *figures)
+    stderr.print(rates, quality)
+    for photo in report.errors:
+        print_error(f"{photo.photo.cloaked}: {photo.error}")
+
+
+@app.command("protection")
+def eval_protection(
+    clean: Annotated[Path, typer.Option(help="Folder of identity sub-folders of clean photos.")],
+    cloaked: Annotated[
+        Path, typer.Option(help="The protected identities' sub-folders of cloaked photos (matched by stem).")
+    ],
+    models: Annotated[
+        str, typer.Option(help=f"Recognizers to measure: all, or some of {','.join(RECOGNIZERS)}.")
+    ] = "all",
+    white_box: Annotated[
+        str, typer.Option(help="The recognizers the cloak was made with (the rest are black-box).")
+    ] = ",".join(DEFAULT_WHITE_BOX),
+    countermeasures: Annotated[
+        str,
+        typer.Option(help=f"all, or some of {','.join(COUNTERMEASURES)} (none is always measured)."),
+    ] = "all",
+    groups: Annotated[
+        Path | None, typer.Option(help="labels.csv (identity + group columns): rates per group too.")
+    ] = None,
+    group_columns: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated group columns of --groups (default: all but identity)."),
+    ] = None,
+    detector: DetectorOption = MATCH_DETECTOR,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for protection.json and the protection.html card.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Does a cloak protect? Poisoning and evasion rates per recognizer and countermeasure, and quality."""
+    try:
+        with progress_bar("photos", enabled=stderr.is_terminal) as update:
+            report = evaluate_protection(
+                clean,
+                cloaked,
+                models=_names(models, RECOGNIZERS),
+                white_box=_names(white_box, DEFAULT_WHITE_BOX),
+                countermeasures=_names(countermeasures, COUNTERMEASURES),
+                labels_csv=groups,
+                group_columns=group_columns.split(",") if group_columns else None,
+                detector=detector,
+                out_dir=out,
+                progress=update,
+            )
+    except VeilError as error:
+        raise fail_usage(str(error)) from error
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        _protection_tables(report)

@@ -66,6 +66,44 @@ class PhotoEmbeddings:
         return np.array([index[Path(p)] for p in paths], dtype=np.intp)
 
 
+class FaceCrops:
+    """The main face of each image added, cropped for several recognizers and embedded in one batch each.
+
+    The building block of :func:`embed_photos`, for protocols that embed images
+    made in memory (a cloaked photo after JPEG compression) rather than files.
+    Each image is searched once however many recognizers crop it; a photo with no
+    face gives a centred crop and is counted in ``is_fallback``.
+
+    Raises:
+        UnknownModelError: An unknown recognizer or detector.
+        ModelNotPulledError: Its weights are not pulled.
+    """
+
+    def __init__(self, recognizers: Sequence[str], *, detector: str = MATCH_DETECTOR) -> None:
+        self._finder = get_detector(detector)
+        self._recognizers = [get_recognizer(name) for name in recognizers]
+        self._crops: dict[str, list[Image]] = {r.name: [] for r in self._recognizers}
+        self._is_fallback: list[bool] = []
+
+    def add(self, image: Image) -> Face:
+        """Crop the main face of ``image`` for every recognizer; returns the face (or its stand-in)."""
+        faces = self._finder.detect(image)
+        face = main_face(faces, image) if faces else centred_face(image)
+        self._is_fallback.append(not faces)
+        for recognizer in self._recognizers:
+            self._crops[recognizer.name].append(recognizer.crop(image, face))
+        return face
+
+    @property
+    def is_fallback(self) -> NDArray[np.bool_]:
+        """(images added,) True where no face was found and a centred crop stands in."""
+        return np.array(self._is_fallback, dtype=bool)
+
+    def embed(self) -> dict[str, Embeddings]:
+        """Recognizer name to the (images added, D) unit embeddings, in the order added."""
+        return {r.name: r.embed(self._crops[r.name]) for r in self._recognizers}
+
+
 def embed_photos(
     paths: Sequence[str | Path],
     *,
@@ -82,25 +120,17 @@ def embed_photos(
         InputError: A photo cannot be read (evaluation data must be complete).
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
-    finder = get_detector(detector)
-    needed = list(dict.fromkeys(name for model in models for name in members(model)))
-    recognizers = [get_recognizer(name) for name in needed]
-    crops: dict[str, list[NDArray[np.uint8]]] = {name: [] for name in needed}
-    is_fallback = np.zeros(len(unique), bool)
+    crops = FaceCrops(
+        list(dict.fromkeys(name for model in models for name in members(model))), detector=detector
+    )
     for row, path in enumerate(unique):
-        image = read_image(path)
-        faces = finder.detect(image)
-        if faces:
-            face = main_face(faces, image)
-        else:
-            face, is_fallback[row] = centred_face(image), True
-        for recognizer in recognizers:
-            crops[recognizer.name].append(recognizer.crop(image, face))
+        crops.add(read_image(path))
         if progress is not None:
             progress(ProgressUpdate(done=row + 1, total=len(unique), current=str(path)))
+    is_fallback = crops.is_fallback
     logger.info(
         "embedding %d photos with %s (%d fallbacks)", len(unique), ", ".join(models), is_fallback.sum()
     )
-    single = {r.name: r.embed(crops[r.name]) for r in recognizers}
+    single = crops.embed()
     embeddings = {model: fuse([single[name] for name in members(model)]) for model in models}
     return PhotoEmbeddings(tuple(unique), embeddings, is_fallback)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,6 +29,7 @@ __all__ = [
     "group_false_match_rates",
     "group_rates",
     "read_groups",
+    "read_identity_groups",
     "wilson_interval",
 ]
 
@@ -39,6 +40,11 @@ CONFIDENCE = 0.95
 
 FILE_COLUMN = "file"
 """The labels-file column that names each photo (as in UTKFace's ``labels.csv``)."""
+
+IDENTITY_COLUMN = "identity"
+"""The labels-file column that names each identity (its sub-folder in a folder of identities)."""
+
+_Key = TypeVar("_Key", bound=Hashable)
 
 _PAIR_CHUNK = 32_768
 """Pairs scored at once: the two (chunk, D) float64 blocks take about 0.27 GB at D = 512."""
@@ -125,27 +131,52 @@ def read_groups(labels_csv: str | Path, *, columns: Sequence[str]) -> dict[Path,
         InputError: The file cannot be read, lacks a column, or lists a photo twice.
     """
     labels_csv = Path(labels_csv)
-    groups: dict[Path, dict[str, str]] = {}
+    return _read_labels(labels_csv, FILE_COLUMN, columns, key=lambda name: labels_csv.parent / name)
+
+
+def read_identity_groups(
+    labels_csv: str | Path, *, columns: Sequence[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """The group labels of each identity listed in a CSV labels file, keyed by identity.
+
+    For data sets labelled per person rather than per photo (a folder of identity
+    sub-folders, as the protection protocols use): the file needs a header row with
+    an ``identity`` column (see :data:`IDENTITY_COLUMN`) holding the sub-folder names.
+
+    Args:
+        labels_csv: The CSV file.
+        columns: The group columns to read; None for every column but ``identity``.
+
+    Raises:
+        InputError: The file cannot be read, lacks a column, or lists an identity twice.
+    """
+    return _read_labels(Path(labels_csv), IDENTITY_COLUMN, columns, key=str)
+
+
+def _read_labels(
+    labels_csv: Path, key_column: str, columns: Sequence[str] | None, *, key: Callable[[str], _Key]
+) -> dict[_Key, dict[str, str]]:
+    """Each row's ``columns`` (None: all but the key column), keyed by ``key(row[key_column])``."""
+    groups: dict[_Key, dict[str, str]] = {}
     try:
         with labels_csv.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            missing = [name for name in (FILE_COLUMN, *columns) if name not in (reader.fieldnames or ())]
+            header = list(reader.fieldnames or ())
+            wanted = [name for name in header if name != key_column] if columns is None else list(columns)
+            missing = [name for name in (key_column, *wanted) if name not in header]
             if missing:
                 raise InputError(
                     labels_csv,
-                    f"no column {', '.join(map(repr, missing))} "
-                    f"(the header has: {', '.join(reader.fieldnames or ())})",
+                    f"no column {', '.join(map(repr, missing))} (the header has: {', '.join(header)})",
                 )
             for row in reader:
-                path = labels_csv.parent / row[FILE_COLUMN]
-                if path in groups:
-                    raise InputError(
-                        labels_csv, f"line {reader.line_num}: {row[FILE_COLUMN]} is listed twice"
-                    )
-                groups[path] = {name: row[name] for name in columns}
+                name = key(row[key_column])
+                if name in groups:
+                    raise InputError(labels_csv, f"line {reader.line_num}: {row[key_column]} is listed twice")
+                groups[name] = {column: row[column] for column in wanted}
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(labels_csv, f"cannot read labels CSV ({error})") from error
-    logger.debug("read groups of %d photos from %s", len(groups), labels_csv)
+    logger.debug("read groups of %d %s entries from %s", len(groups), key_column, labels_csv)
     return groups
 
 
