@@ -34,6 +34,7 @@ bench: setup
 	cd benchmarks && ../$(BIN)/python detect.py
 	cd benchmarks && ../$(BIN)/python recognize.py
 	cd benchmarks && ../$(BIN)/python anonymize.py
+	cd benchmarks && ../$(BIN)/python cloak.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts

@@ -4,7 +4,10 @@ Writes into the folder given (default ``out/``):
 - ``astronaut.png``: the input photo;
 - ``astronaut_faces.png``: the photo with each face's box, score and landmarks drawn;
 - ``astronaut_faces.json``: the detections, in the same JSON form as ``veil detect --json``;
-- ``astronaut_blurred.png``: the photo with the face blurred (``veil blur``'s defaults).
+- ``astronaut_blurred.png``: the photo with the face blurred (``veil blur``'s defaults);
+- ``astronaut_cloaked.png``: the photo cloaked against face recognition (``veil cloak``, mid mode);
+- ``astronaut_card.html`` and ``astronaut_card.json``: its protection card (every
+  recognizer's verdict on clean against cloaked, after each countermeasure).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from skimage import data
 
 import veil
+from veil.cloak import protection_card
 
 
 def main(out: Path) -> None:
@@ -28,6 +32,13 @@ def main(out: Path) -> None:
     (out / "astronaut_faces.json").write_text(json.dumps(record, indent=2) + "\n")
     blurred = veil.write_image(veil.blur(image).image, out / "astronaut_blurred.png", overwrite=True)
     print(f"{len(faces)} face(s) found in {photo}; wrote {out / 'astronaut_faces.png'} and {blurred}")
+    cloaked = veil.cloak(image)
+    veil.write_image(cloaked.image, out / "astronaut_cloaked.png", overwrite=True)
+    card = protection_card(image, cloaked)
+    (out / "astronaut_card.html").write_text(card.html, encoding="utf-8")
+    (out / "astronaut_card.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    verdict = "protected" if card.protected else "not protected against every check"
+    print(f"cloaked: {out / 'astronaut_cloaked.png'} ({verdict}; card: {out / 'astronaut_card.html'})")
 
 
 if __name__ == "__main__":

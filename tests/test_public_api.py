@@ -11,6 +11,7 @@ import pytest
 
 PACKAGES = [
     "veil",
+    "veil.cloak",
     "veil.detect",
     "veil.errors",
     "veil.evaluate",

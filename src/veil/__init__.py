@@ -8,6 +8,7 @@ The library API in a few names::
     faces = veil.detect(image)                      # boxes, scores, five landmarks
     vectors = veil.embed(image, faces)              # one unit-length row per face
     blurred = veil.blur(image).image                # every face blurred
+    cloaked = veil.cloak(image).image               # recognizers no longer match it
     veil.write_image(blurred, "out/group.png")      # atomic, no metadata
 
 Importing veil loads no model and imports no heavy package (torch, cv2, dlib):
@@ -21,6 +22,7 @@ from importlib import metadata as _metadata
 from veil import errors, models
 from veil.align import AlignedFace, align, paste_back
 from veil.anonymize import blur
+from veil.cloak import cloak
 from veil.detect import detect, detect_batch, get_detector
 from veil.draw import draw_faces
 from veil.embed import embed
@@ -37,6 +39,7 @@ __all__ = [
     "ProgressUpdate",
     "align",
     "blur",
+    "cloak",
     "decode_image",
     "detect",
     "detect_batch",

@@ -12,6 +12,7 @@ import typer
 
 from veil.cli import _eval, _models
 from veil.cli._blur import blur
+from veil.cli._cloak import cloak
 from veil.cli._detect import detect
 from veil.cli._recognize import enroll_command, gallery_app, identify_command, verify_command
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.command()(detect)
 app.command()(blur)
+app.command()(cloak)
 app.command("verify")(verify_command)
 app.command("enroll")(enroll_command)
 app.command("identify")(identify_command)

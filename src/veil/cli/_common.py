@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from veil.jobs import MANIFEST_NAME, JobReport
 from veil.types import ProgressUpdate
 
 stderr = Console(stderr=True)
@@ -58,3 +61,26 @@ def finish(total: int, failures: list[str]) -> None:
             typer.echo(f"  {failure}", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{total} of {total} done", err=True)
+
+
+def is_single_file_job(paths: list[Path], out: Path) -> bool:
+    """One file in, and an output that names a file (has a suffix, is not a folder)."""
+    return len(paths) == 1 and paths[0].is_file() and bool(out.suffix) and not out.is_dir()
+
+
+def print_job_report(report: JobReport, out: Path, done_verb: str, *, as_json: bool) -> None:
+    """The records (``--json``), the summary line and the failures of a folder job; exit 1 if any failed."""
+    if as_json:
+        for record in report.records:
+            typer.echo(json.dumps(record.to_dict()))
+    summary = report.to_dict()
+    typer.echo(
+        f"{summary['done']} {done_verb} ({summary['faces']} faces), {summary['resumed']} already done, "
+        f"{summary['skipped']} skipped, {summary['copied']} copied, {summary['failed']} failed "
+        f"in {summary['seconds']:.1f} s; manifest: {out / MANIFEST_NAME}",
+        err=True,
+    )
+    if report.failures:
+        for record in report.failures:
+            typer.echo(f"  {record.error}", err=True)
+        raise typer.Exit(EXIT_FAILED)

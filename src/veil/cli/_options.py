@@ -9,6 +9,7 @@ import typer
 
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
+from veil.jobs import ENGINES, MANIFEST_NAME
 from veil.match import DEFAULT_FAR
 
 DetectorOption = Annotated[
@@ -33,3 +34,13 @@ FallbackOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 PhotosArgument = Annotated[list[Path], typer.Argument(help="Photos and folders (searched recursively).")]
+
+# Folder jobs (``veil blur``, ``veil cloak``).
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder (or file, for one input file).")]
+KeepMetadataOption = Annotated[bool, typer.Option(help="Copy EXIF/ICC metadata (GPS too!) to the outputs.")]
+ResumeOption = Annotated[
+    bool, typer.Option(help=f"Continue a job in OUT, skipping what {MANIFEST_NAME} says is done.")
+]
+EngineOption = Annotated[str, typer.Option(help=f"Where folder jobs run: {', '.join(ENGINES)}.")]
+WorkersOption = Annotated[int | None, typer.Option(help="Processes or Ray actors [default: all cores].")]
+AddressOption = Annotated[str | None, typer.Option(help="Ray cluster address [default: a local Ray].")]

@@ -57,14 +57,15 @@ class TorchRecognizer:
         aligned = align(image, face, size=self.input_size, template=self.template, margin=self.margin)
         return aligned.crop
 
-    def features(self, pixels: torch.Tensor) -> torch.Tensor:
+    def features(self, pixels: torch.Tensor, *, flip: bool | None = None) -> torch.Tensor:
         """Unit-length embeddings of (N, 3, S, S) RGB 0-255 tensors; differentiable.
 
-        This is what cloaking optimises through, so it applies the same flip
-        averaging as ``embed``.
+        ``flip`` (default: as the recognizer was built) averages with the mirror
+        image, as ``embed`` does. Cloaking passes False and mirrors a random half
+        of its steps instead: the same expectation at half the cost per step.
         """
         features = self.network(pixels)
-        if self.flip:
+        if self.flip if flip is None else flip:
             features = features + self.network(torch.flip(pixels, dims=[3]))
         return torch.nn.functional.normalize(features, dim=1)
 

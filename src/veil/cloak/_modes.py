@@ -1,0 +1,43 @@
+"""Cloak modes: how far a cloak may change a face, and how hard it tries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_MODE", "DEFAULT_MODELS", "MODES", "CloakMode"]
+
+
+@dataclass(frozen=True, slots=True)
+class CloakMode:
+    """The settings of one protection level.
+
+    Attributes:
+        budget: The hard limit on DSSIM = (1 - SSIM) / 2 over the face window
+            (every changed pixel lies in it) and over each face box the window
+            overlaps; no output exceeds it.
+        max_steps: Optimisation steps per face at most.
+        learning_rate: Adam's step size, in the tanh parameterisation.
+        goal: Stop early once every white-box recognizer's cosine between the
+            cloaked and the clean face is this far below its FAR 1e-2 threshold
+            (under the sampled platform transformations when robust).
+        robust: Optimise the expectation over re-compression, resizing and blur.
+    """
+
+    budget: float
+    max_steps: int
+    learning_rate: float
+    goal: float
+    robust: bool
+
+
+MODES: dict[str, CloakMode] = {
+    "low": CloakMode(budget=0.004, max_steps=40, learning_rate=0.01, goal=0.2, robust=False),
+    "mid": CloakMode(budget=0.01, max_steps=80, learning_rate=0.01, goal=0.7, robust=True),
+    "high": CloakMode(budget=0.02, max_steps=80, learning_rate=0.01, goal=0.8, robust=True),
+}
+"""Protection levels; budgets and goals chosen by ``benchmarks/cloak.py`` (see its results)."""
+
+DEFAULT_MODE = "mid"
+
+DEFAULT_MODELS = ("sface", "facenet")
+"""The white-box ensemble: veil's differentiable recognizers (dlib is not differentiable)."""
