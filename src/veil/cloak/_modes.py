@@ -38,8 +38,7 @@ MODES: dict[str, CloakMode] = {
 """Protection levels, chosen with ``benchmarks/cloak.py``. Poisoning protection on CelebA dev
 (sface / facenet white-box, dlib black-box), 2026-11-29: low 45% / 58% / 27% at 2.0 s per
 face; mid 97.5% / 100% / 93.3% (96.7% / 100% / 94.2% after JPEG 75) at 6.0 s; high 100%
-for all three after every countermeasure, at 6.7 s. Mid is the lowest budget that clears
-95% on both white-box models."""
+for all three after every countermeasure, at 6.7 s."""
 
 DEFAULT_MODE = "mid"
 
