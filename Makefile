@@ -35,6 +35,7 @@ bench: setup
 	cd benchmarks && ../$(BIN)/python recognize.py
 	cd benchmarks && ../$(BIN)/python anonymize.py
 	cd benchmarks && ../$(BIN)/python cloak.py
+	cd benchmarks && ../$(BIN)/python crossmodel.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts

@@ -12,6 +12,7 @@ import pytest
 PACKAGES = [
     "veil",
     "veil.cloak",
+    "veil.crossmodel",
     "veil.detect",
     "veil.errors",
     "veil.evaluate",

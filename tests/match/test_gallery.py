@@ -186,6 +186,17 @@ def test_add_copies_the_callers_array() -> None:
     assert matches[0].score == pytest.approx(1.0, abs=1e-5)
 
 
+def test_entries_lists_every_entry_in_order_as_a_copy(people: Gallery) -> None:
+    vectors, names, metadata = people.entries()
+    np.testing.assert_allclose(vectors, unit_rows(6), atol=1e-6)
+    assert names == ["ada", "ada", "bob", "bob", "bob", "cy"]
+    assert metadata[0] == {"source": "ada.jpg"} and metadata[2] == {}
+    vectors[:] = 0
+    metadata[0]["source"] = "changed"
+    assert people.entries()[2][0] == {"source": "ada.jpg"}
+    assert np.abs(people.entries()[0]).sum() > 0
+
+
 def test_unknown_index_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="choose one of: exact, hnsw"):
         Gallery("sface", DIM, index="ivf")

@@ -13,6 +13,13 @@ import typer
 from veil.cli import _eval, _models
 from veil.cli._blur import blur
 from veil.cli._cloak import cloak
+from veil.cli._crossmodel import (
+    align_app,
+    eval_cancelable,
+    eval_crossmodel,
+    eval_template_leak,
+    gallery_migrate,
+)
 from veil.cli._detect import detect
 from veil.cli._recognize import enroll_command, gallery_app, identify_command, verify_command
 
@@ -27,6 +34,11 @@ app.command()(cloak)
 app.command("verify")(verify_command)
 app.command("enroll")(enroll_command)
 app.command("identify")(identify_command)
+gallery_app.command("migrate")(gallery_migrate)
 app.add_typer(gallery_app, name="gallery")
+app.add_typer(align_app, name="align-models")
 app.add_typer(_models.app, name="models")
+_eval.app.command("crossmodel")(eval_crossmodel)
+_eval.app.command("template-leak")(eval_template_leak)
+_eval.app.command("cancelable")(eval_cancelable)
 app.add_typer(_eval.app, name="eval")

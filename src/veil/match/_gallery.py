@@ -169,6 +169,14 @@ class Gallery:
         """The distinct names in the gallery, sorted."""
         return sorted(set(self._names))
 
+    def entries(self) -> tuple[Embeddings, list[str], list[dict[str, str]]]:
+        """Every entry's vector, name and metadata, in the order they were added.
+
+        For moving a gallery elsewhere (another model's space, another store)
+        without the original photos; the vectors are a copy.
+        """
+        return self._vectors().copy(), list(self._names), [dict(meta) for meta in self._metadata]
+
     def add(
         self,
         name: str,
