@@ -80,7 +80,7 @@ def test_blurs_every_frame_and_keeps_the_video_as_it_was(videos: dict[str, Path]
     assert report.fps_in == FPS
     assert report.frames_per_second > 0
     assert set(report.to_dict()) == {
-        "frames", "frames_with_faces", "tracks", "fps_in", "seconds", "frames_per_second",
+        "frames", "frames_with_faces", "tracks", "tracks_kept", "fps_in", "seconds", "frames_per_second",
     }  # fmt: skip
     assert [update.done for update in updates] == list(range(1, FRAMES + 1))
     assert updates[-1].total == FRAMES

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from veil.anonymize._files import CONSENT_FAR, BlurWork, blur_file, blur_files
+from veil.anonymize._consent import CONSENT_FAR, CONSENT_STREAK
+from veil.anonymize._files import BlurWork, blur_file, blur_files
 from veil.anonymize._filters import FILTERS
 from veil.anonymize._image import (
     DEFAULT_EXPAND,
@@ -16,6 +17,7 @@ from veil.anonymize._video import DEFAULT_DETECT_EVERY, DEFAULT_DETECT_SIDE, Vid
 
 __all__ = [
     "CONSENT_FAR",
+    "CONSENT_STREAK",
     "DEFAULT_DETECT_EVERY",
     "DEFAULT_DETECT_SIDE",
     "DEFAULT_EXPAND",

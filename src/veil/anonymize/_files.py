@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from veil.anonymize._consent import consented
 from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
 from veil.detect import AUTO_DETECTOR, get_detector
-from veil.errors import VeilError
 from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
-from veil.types import Face, Image, ProgressUpdate
+from veil.types import ProgressUpdate
 
-if TYPE_CHECKING:
-    from veil.match import Gallery
-
-__all__ = ["CONSENT_FAR", "BlurWork", "blur_file", "blur_files"]
+__all__ = ["BlurWork", "blur_file", "blur_files"]
 
 logger = logging.getLogger(__name__)
-
-CONSENT_FAR = 1e-4
-"""False accept rate of the consent check: a stranger is left unblurred at most this often."""
-
-
-@functools.cache
-def _gallery(path: str) -> Gallery:
-    """Each worker process loads (and decrypts) the consent gallery once."""
-    from veil.match import Gallery
-
-    return Gallery.load(path)
-
-
-def consented(image: Image, faces: Sequence[Face], gallery_path: Path) -> list[bool]:
-    """For each face, whether it matches someone enrolled in the gallery at ``CONSENT_FAR``."""
-    from veil.embed import embed
-    from veil.match import load_calibration
-
-    if not faces:
-        return []
-    gallery = _gallery(str(gallery_path))
-    threshold = load_calibration(gallery.model).threshold(CONSENT_FAR)
-    matches = gallery.search(embed(image, faces, model=gallery.model), top_k=1)
-    return [bool(found) and found[0].score >= threshold for found in matches]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +50,7 @@ class BlurWork:
         """Blur ``source`` into ``target`` (overwriting it: the job owns it).
 
         Returns the faces blurred: in a photo, the faces found; in a video, the
-        faces followed (tracks).
+        faces followed (tracks) less those left unblurred by consent.
         """
         if self.kind(source) == "video":
             return self._video(source, target)
@@ -94,8 +65,6 @@ class BlurWork:
         return len(faces)
 
     def _video(self, source: Path, target: Path) -> int:
-        if self.keep is not None:
-            raise VeilError(f"{source}: consent (keep) is not supported for videos yet; blur photos only")
         report = blur_video(
             source,
             target,
@@ -105,10 +74,11 @@ class BlurWork:
             detector=self.detector,
             threshold=self.threshold,
             detect_every=self.detect_every,
+            keep=self.keep,
             keep_metadata=self.keep_metadata,
             overwrite=True,
         )
-        return report.tracks
+        return report.tracks - report.tracks_kept
 
 
 def blur_file(

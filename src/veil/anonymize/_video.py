@@ -6,7 +6,8 @@ detectors look for upright faces; the boxes are mapped back to the stored
 frame, which is blurred and encoded with the source's rotation, size and
 timestamps. A ``FaceTracker`` carries each face through detector misses and
 through the frames that ``detect_every`` skips, so no face flashes into view
-for a frame.
+for a frame. With a consent gallery (``keep``), each tracked face is checked on
+the frames where it is detected (``veil.anonymize._consent``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from veil.anonymize._consent import TrackConsent
 from veil.anonymize._filters import FILTERS
 from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
 from veil.detect import Detector, get_detector
@@ -52,6 +54,8 @@ class VideoReport:
         fps_in: The video's frame rate (frames per second of playback).
         seconds: Wall-clock time the whole job took.
         frames_per_second: Processing speed, ``frames / seconds``.
+        tracks_kept: Faces (tracks) left unblurred on some frames because they
+            matched the consent gallery (0 without one).
     """
 
     frames: int
@@ -60,6 +64,7 @@ class VideoReport:
     fps_in: float
     seconds: float
     frames_per_second: float
+    tracks_kept: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by the CLI's ``--json`` line and the service."""
@@ -67,6 +72,7 @@ class VideoReport:
             "frames": self.frames,
             "frames_with_faces": self.frames_with_faces,
             "tracks": self.tracks,
+            "tracks_kept": self.tracks_kept,
             "fps_in": round(self.fps_in, 3),
             "seconds": round(self.seconds, 3),
             "frames_per_second": round(self.frames_per_second, 2),
@@ -84,6 +90,7 @@ def blur_video(
     threshold: float | None = None,
     detect_every: int = DEFAULT_DETECT_EVERY,
     detect_side: int | None = DEFAULT_DETECT_SIDE,
+    keep: str | Path | None = None,
     keep_metadata: bool = False,
     overwrite: bool = False,
     progress: Callable[[ProgressUpdate], None] | None = None,
@@ -110,6 +117,9 @@ def blur_video(
         detect_side: Shrink frames to this long side before detection (see
             ``DEFAULT_DETECT_SIDE``); None searches the full frame with the
             detector's own multi-scale passes, which finds smaller faces, slowly.
+        keep: A gallery of people who consented: their faces stay unblurred once
+            two checks in a row match them (``CONSENT_STREAK``), so each is
+            still blurred on the first frame it is detected.
         keep_metadata: Copy the container metadata (dates, GPS location); see
             ``veil.io.VideoWriter``.
         overwrite: Replace an existing ``dst``.
@@ -131,6 +141,7 @@ def blur_video(
         raise ValueError(f"detect_side must be 1 or more (or None), got {detect_side}")
     model = get_detector(detector, threshold=threshold)
     tracker = FaceTracker()
+    consent = None if keep is None else TrackConsent(Path(keep))
     started = time.perf_counter()
     frames = with_faces = 0
     with (
@@ -147,6 +158,8 @@ def blur_video(
             if frame.index % detect_every == 0:
                 detections = _detect_upright(model, frame.image, info.rotation, detect_side)
             faces = tracker.update(detections)
+            if consent is not None:
+                faces = consent.to_blur(frame.image, faces, detections)
             if faces:
                 with_faces += 1
                 image = anonymize_faces(frame.image, faces, method=method, strength=strength, expand=expand)
@@ -160,6 +173,7 @@ def blur_video(
         frames=frames,
         frames_with_faces=with_faces,
         tracks=tracker.tracks_started,
+        tracks_kept=0 if consent is None else len(consent.kept_tracks),
         fps_in=float(info.fps),
         seconds=seconds,
         frames_per_second=frames / seconds if seconds > 0 else 0.0,
