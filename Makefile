@@ -36,6 +36,7 @@ bench: setup
 	cd benchmarks && ../$(BIN)/python anonymize.py
 	cd benchmarks && ../$(BIN)/python cloak.py
 	cd benchmarks && ../$(BIN)/python crossmodel.py
+	cd benchmarks && ../$(BIN)/python service.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts

@@ -20,6 +20,7 @@ PACKAGES = [
     "veil.jobs",
     "veil.match",
     "veil.models",
+    "veil.service",
 ]
 
 

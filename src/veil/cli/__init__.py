@@ -21,7 +21,9 @@ from veil.cli._crossmodel import (
     gallery_migrate,
 )
 from veil.cli._detect import detect
+from veil.cli._keys import keys_app
 from veil.cli._recognize import enroll_command, gallery_app, identify_command, verify_command
+from veil.cli._serve import serve
 
 __all__ = ["app"]
 
@@ -34,6 +36,8 @@ app.command()(cloak)
 app.command("verify")(verify_command)
 app.command("enroll")(enroll_command)
 app.command("identify")(identify_command)
+app.command()(serve)
+app.add_typer(keys_app, name="keys")
 gallery_app.command("migrate")(gallery_migrate)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(align_app, name="align-models")

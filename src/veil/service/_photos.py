@@ -1,0 +1,165 @@
+"""``/v1/detect``, ``/v1/anonymize`` and ``/v1/verify``: a photo in, an answer (or a photo) out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
+from veil.detect import AUTO_DETECTOR, DETECTORS
+from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
+from veil.errors import InputError, VeilError
+from veil.match import DEFAULT_FAR, MATCH_DETECTOR
+from veil.service._apikeys import ApiKey
+from veil.service._app import ServiceState, get_state, require_key
+from veil.service._jobs_api import job_out
+from veil.service._schemas import DetectOut, JobOut, VerifyOut
+from veil.service._uploads import Photo, read_photo
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["photos"])
+
+PhotoField = Annotated[UploadFile, File(description="The photo (JPEG, PNG, WebP, GIF, BMP or TIFF).")]
+DetectorField = Annotated[
+    str, Form(description=f"Detector: auto (= {AUTO_DETECTOR}), {', '.join(DETECTORS)}, or a union a+b.")
+]
+ThresholdField = Annotated[
+    float | None, Form(ge=0.0, le=1.0, description="Minimum detection score [default: the detector's own].")
+]
+MethodField = Annotated[str, Form(description=f"Obfuscation: {', '.join(FILTERS)}.")]
+StrengthField = Annotated[
+    float, Form(gt=0.0, le=2.0, description="Blur sigma or pixel block, as a fraction of the face size.")
+]
+ExpandField = Annotated[
+    float, Form(ge=0.0, le=2.0, description="Grow each face box by this fraction of its size on every side.")
+]
+
+
+def anonymize_options(
+    method: MethodField, strength: float, expand: float, detector: str, threshold: float | None
+) -> dict[str, Any]:
+    """The options of an anonymize call, checked before any work (or job) starts."""
+    if method not in FILTERS:
+        raise VeilError(f"unknown method {method!r}; choose one of: {', '.join(FILTERS)}")
+    return {
+        "method": method,
+        "strength": strength,
+        "expand": expand,
+        "detector": detector,
+        "threshold": threshold,
+    }
+
+
+@router.post("/detect")
+async def detect(
+    state: Annotated[ServiceState, Depends(get_state)],
+    key: Annotated[ApiKey, Depends(require_key)],
+    file: PhotoField,
+    detector: DetectorField = "auto",
+    threshold: ThresholdField = None,
+) -> DetectOut:
+    """Find the faces in a photo: boxes, scores and five landmarks each (as ``veil detect --json``)."""
+    from veil.detect import get_detector
+
+    photo = await read_photo(file, state.settings)
+    faces = await run_in_threadpool(lambda: get_detector(detector, threshold=threshold).detect(photo.image))
+    height, width = photo.image.shape[:2]
+    return DetectOut.model_validate(
+        {"file": photo.name, "width": width, "height": height, "faces": [f.to_dict() for f in faces]}
+    )
+
+
+def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tuple[bytes, int]:
+    """Blur the photo's faces and encode it with ``write_image`` (no metadata) inside the data folder."""
+    import veil
+
+    blurred = veil.blur(photo.image, **options)
+    path = state.settings.tmp_dir / f"{uuid.uuid4().hex}{photo.output_suffix}"
+    try:
+        veil.write_image(blurred.image, path)
+        return path.read_bytes(), len(blurred.faces)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@router.post(
+    "/anonymize",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/png": {}, "image/jpeg": {}},
+            "description": "The photo with every face blurred (JPEG stays JPEG, other formats become PNG), "
+            "without metadata; the header X-Veil-Faces gives the number of faces.",
+        },
+        202: {"model": JobOut, "description": "A photo over the synchronous size limit: a job to poll."},
+    },
+)
+async def anonymize(
+    state: Annotated[ServiceState, Depends(get_state)],
+    key: Annotated[ApiKey, Depends(require_key)],
+    file: PhotoField,
+    method: MethodField = DEFAULT_METHOD,
+    strength: StrengthField = DEFAULT_STRENGTH,
+    expand: ExpandField = DEFAULT_EXPAND,
+    detector: DetectorField = "auto",
+    threshold: ThresholdField = None,
+) -> Response:
+    """Blur every face in a photo (as ``veil blur``), photo in, photo out.
+
+    Photos up to the synchronous limit (16 MP by default) are answered at once;
+    a larger one becomes an anonymize job (202, see ``GET /v1/jobs/{id}``).
+    """
+    options = anonymize_options(method, strength, expand, detector, threshold)
+    photo = await read_photo(file, state.settings)
+    if photo.image.shape[0] * photo.image.shape[1] > state.settings.sync_max_pixels:
+        job = await run_in_threadpool(
+            state.store.create_job,
+            key.id,
+            "anonymize",
+            options,
+            [(photo.name, photo.suffix, photo.output_suffix, photo.data)],
+        )
+        body = job_out(job)
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED, headers={"Location": body.url}
+        )
+    data, faces = await run_in_threadpool(_anonymize, state, photo, options)
+    media_type = "image/jpeg" if photo.output_suffix == ".jpg" else "image/png"
+    return Response(data, media_type=media_type, headers={"X-Veil-Faces": str(faces)})
+
+
+@router.post("/verify")
+async def verify(
+    state: Annotated[ServiceState, Depends(get_state)],
+    key: Annotated[ApiKey, Depends(require_key)],
+    file: Annotated[list[UploadFile], File(description="Exactly two photos, each in a part named file.")],
+    model: Annotated[
+        str, Form(description=f"Recognizer: {', '.join(RECOGNIZERS)}, or a fusion such as sface+facenet.")
+    ] = DEFAULT_RECOGNIZER,
+    far: Annotated[
+        float, Form(description="False accept rate to decide at: 0.01, 0.001 or 0.0001.")
+    ] = DEFAULT_FAR,
+    detector: DetectorField = MATCH_DETECTOR,
+) -> VerifyOut:
+    """Whether the largest faces of two photos are the same person (as ``veil verify --json``)."""
+    from veil.match import verify as verify_faces
+
+    if len(file) != 2:
+        raise InputError("<request>", f"verify takes exactly two photos in the field file, got {len(file)}")
+    first, second = [await read_photo(upload, state.settings) for upload in file]
+    result = await run_in_threadpool(
+        lambda: verify_faces(
+            first.image,
+            second.image,
+            model=model,
+            far=far,
+            detector=detector,
+            sources=(first.name, second.name),
+        )
+    )
+    return VerifyOut.model_validate({"a": first.name, "b": second.name, **result.to_dict()})
