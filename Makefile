@@ -36,6 +36,7 @@ bench: setup
 	cd benchmarks && ../$(BIN)/python anonymize.py
 	cd benchmarks && ../$(BIN)/python cloak.py
 	cd benchmarks && ../$(BIN)/python crossmodel.py
+	cd benchmarks && OMP_NUM_THREADS=1 ../$(BIN)/python attributes.py
 	cd benchmarks && ../$(BIN)/python service.py
 
 lint: $(STAMP)

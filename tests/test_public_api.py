@@ -11,6 +11,7 @@ import pytest
 
 PACKAGES = [
     "veil",
+    "veil.attributes",
     "veil.cloak",
     "veil.crossmodel",
     "veil.detect",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from veil.cli import _eval, _models
+from veil.cli._attributes import attributes, eval_attributes
 from veil.cli._blur import blur
 from veil.cli._cloak import cloak
 from veil.cli._crossmodel import (
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.command()(detect)
 app.command()(blur)
 app.command()(cloak)
+app.command("attributes")(attributes)
 app.command("verify")(verify_command)
 app.command("enroll")(enroll_command)
 app.command("identify")(identify_command)
@@ -45,4 +47,5 @@ app.add_typer(_models.app, name="models")
 _eval.app.command("crossmodel")(eval_crossmodel)
 _eval.app.command("template-leak")(eval_template_leak)
 _eval.app.command("cancelable")(eval_cancelable)
+_eval.app.command("attributes")(eval_attributes)
 app.add_typer(_eval.app, name="eval")

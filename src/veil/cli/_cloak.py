@@ -67,6 +67,27 @@ def cloak(
         Path | None,
         typer.Option(help="One photo only: write its protection card here (HTML, and JSON beside it)."),
     ] = None,
+    hide: Annotated[
+        str | None,
+        typer.Option(
+            help="Hide soft biometrics instead of identity (PrivacyNet-style): gender, age, race, "
+            "comma-separated, each optionally =CLASS to show instead (age=60+); see veil attributes."
+        ),
+    ] = None,
+    keep_identity: Annotated[
+        bool,
+        typer.Option("--keep-identity/--no-keep-identity", help="With --hide: keep face matching working."),
+    ] = True,
+    visible: Annotated[
+        bool, typer.Option(help="With --hide: allow a visible pattern (DSSIM 0.05) that fools more judges.")
+    ] = False,
+    universal: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --hide: learn one perturbation from these photos of the person (folder) or load a "
+            ".npz, and apply it to every face and video frame in real time (needed for videos)."
+        ),
+    ] = None,
     detector: DetectorOption = "auto",
     threshold: ThresholdOption = None,
     keep_metadata: KeepMetadataOption = False,
@@ -81,6 +102,29 @@ def cloak(
     The change is kept below a perceptual budget; inputs are never modified and
     nothing is overwritten. A photo with no face is an error (it would not be protected).
     """
+    if hide is not None:
+        from veil.cli._attributes import hide_command
+
+        identity_only = {
+            "--mode": mode != DEFAULT_MODE,
+            "--target-dir": target_dir is not None,
+            "--robust": robust is not None,
+            "--format": output_format != "png",
+            "--card": card is not None,
+            "--resume": resume,
+            "--engine": engine != "local",
+            "--workers": workers is not None,
+            "--address": address is not None,
+        }
+        if used := [option for option, given in identity_only.items() if given]:
+            raise fail_usage(f"{', '.join(used)} cloak identity and do not apply with --hide")
+        judges = tuple(m.strip() for m in models.split(",") if m.strip())
+        hide_command(
+            paths, out, hide=hide, keep_identity=keep_identity, visible=visible, universal=universal,
+            budget=budget, judges=judges, detector=detector, threshold=threshold,
+            keep_metadata=keep_metadata, as_json=as_json,
+        )  # fmt: skip
+        return
     try:
         if output_format not in CLOAK_FORMATS:
             raise VeilError(f"unknown format {output_format!r}; choose one of: {', '.join(CLOAK_FORMATS)}")

@@ -1,0 +1,97 @@
+"""Universal perturbations: learned once from a few photos, applied to new photos and to video frames."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from veil.attributes import (
+    UniversalPerturbation,
+    classify_attributes,
+    hide_attributes_video,
+    universal_perturbation,
+)
+from veil.errors import InputError
+from veil.io import VideoReader
+
+FRAMES = 12
+SIZE = (1280, 720)
+
+
+def _views(astronaut: np.ndarray) -> list[np.ndarray]:
+    """The astronaut at three scales and offsets: what a few photos of one person look like to alignment."""
+    import cv2
+
+    views = []
+    for side, (dx, dy) in ((256, (0, 0)), (320, (-30, 10)), (400, (20, -15))):
+        resized = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
+        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+        views.append(np.asarray(cv2.warpAffine(resized, matrix, (side, side), borderMode=cv2.BORDER_REFLECT)))
+    return views
+
+
+@pytest.fixture(scope="module")
+def learned(astronaut: np.ndarray) -> UniversalPerturbation:
+    # Race, with a chosen class: the judge reads her as White with over 90% confidence, a clear before.
+    return universal_perturbation(
+        _views(astronaut), hide="race=Asian", judges=("sface",), steps=60, visible=True
+    )
+
+
+@pytest.mark.slow
+def test_universal_perturbation_fools_the_judge_on_a_photo_it_never_saw(
+    astronaut: np.ndarray, learned: UniversalPerturbation
+) -> None:
+    import cv2
+
+    assert learned.targets == {"race": "Asian"} and learned.fooled["sface"] == 1.0
+    assert np.abs(learned.delta).max() <= learned.limit + 1e-3
+    assert np.abs(learned.delta[0]).max() < 0.05 * learned.limit  # feathered to almost nothing at the edge
+    unseen = np.asarray(cv2.resize(astronaut, (360, 360), interpolation=cv2.INTER_AREA))
+    (face,) = classify_attributes(unseen, judge="sface")
+    assert face.label("race") == "White"
+    protected = learned.apply(unseen, [face.face])
+    (after,) = classify_attributes(protected, faces=[face.face], judge="sface")
+    assert after.label("race") == "Asian"
+    changed = np.argwhere((protected != unseen).any(axis=2))
+    x1, y1, x2, y2 = face.face.box
+    assert changed[:, 1].min() > x1 - face.face.width and changed[:, 1].max() < x2 + face.face.width
+    assert changed[:, 0].min() > y1 - face.face.height and changed[:, 0].max() < y2 + face.face.height
+
+
+@pytest.mark.slow
+def test_save_load_and_video(astronaut: np.ndarray, learned: UniversalPerturbation, tmp_path: Path) -> None:
+    import av
+    import cv2
+
+    learned.save(tmp_path / "p.npz")
+    loaded = UniversalPerturbation.load(tmp_path / "p.npz")
+    assert np.array_equal(loaded.delta, learned.delta) and loaded.targets == learned.targets
+    (tmp_path / "bad.npz").write_bytes(b"not numpy")
+    with pytest.raises(InputError, match=r"bad\.npz"):
+        UniversalPerturbation.load(tmp_path / "bad.npz")
+
+    frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    frame[100:612, 400:912] = astronaut
+    src = tmp_path / "clip.mp4"
+    with av.open(str(src), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for index in range(FRAMES):
+            shifted = np.asarray(cv2.warpAffine(frame, np.float32([[1, 0, 3 * index], [0, 1, 0]]), SIZE))
+            video_frame = av.VideoFrame.from_ndarray(shifted, format="rgb24")
+            video_frame.pts = index
+            container.mux(stream.encode(video_frame))
+        container.mux(stream.encode())
+    report = hide_attributes_video(src, tmp_path / "out.mp4", loaded, detect_every=4)
+    assert report.frames == FRAMES and report.frames_with_faces == FRAMES
+    with VideoReader(tmp_path / "out.mp4") as out, VideoReader(src) as clean:
+        assert (out.info.width, out.info.height) == SIZE and float(out.info.fps) == 25
+        pairs = list(zip(out, clean, strict=True))
+    last_out, last_clean = pairs[-1]
+    (face,) = classify_attributes(last_clean.image, judge="sface")
+    (read,) = classify_attributes(last_out.image, faces=[face.face], judge="sface")
+    assert face.label("race") == "White" and read.label("race") == "Asian"
