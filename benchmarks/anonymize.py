@@ -7,7 +7,9 @@
   at its default threshold, against veil's detector);
 - residual identifiability: rank-1 of blurred CelebA probes against a clean
   gallery, for every recognizer, beside the clean rank-1;
-- utility: EfficientNet-Lite0 top-1/top-5 agreement on the COCO photos with people.
+- utility: EfficientNet-Lite0 top-1/top-5 agreement on the COCO photos with people;
+- the trade-off between the two: utility and residual identifiability for weaker
+  blurs than the default (``TRADE_OFF``).
 
 deface runs from its own virtual environment (``benchmarks/.peers/deface``,
 created on first use): it needs opencv-python, which clashes with veil's headless
@@ -40,6 +42,8 @@ from veil.evaluate import evaluate_anonymization, load_imglab_boxes, score_detec
 DEFACE = REPO / "benchmarks" / ".peers" / "deface"
 DEFACE_VERSION = "1.5.0"
 VIDEO_SECONDS = 12  # 300 frames at 25 fps
+TRADE_OFF = [BlurWork(strength=0.1, expand=0.1), BlurWork(strength=0.05, expand=0.1)]
+"""Weaker blurs than the default, measured for utility and residual identifiability beside it."""
 DEFACE_BOXES = """
 import json, sys
 import imageio.v2 as imageio
@@ -128,16 +132,55 @@ def has_people(image: Path, labels: Path) -> bool:
     return label.is_file() and any(line.split()[:1] == ["0"] for line in label.read_text().splitlines())
 
 
-def utility(data: Path) -> dict[str, Any]:
+def utility(data: Path, work: BlurWork) -> dict[str, Any]:
     images = sorted((data / "coco" / "images").glob("*.jpg"))
     before = [veil.read_image(p) for p in images if has_people(p, data / "coco" / "labels")]
-    after = [veil.blur(image).image for image in before]
+    after = [
+        veil.blur(image, method=work.method, strength=work.strength, expand=work.expand).image
+        for image in before
+    ]
     return utility_report(before, after).to_dict()
+
+
+def trade_off(data: Path, default: dict[str, Any], default_residual: dict[str, Any]) -> list[dict[str, Any]]:
+    """Top-1 agreement and residual rank-1 per recognizer, for the default and each of ``TRADE_OFF``."""
+
+    def row(work: BlurWork, kept: dict[str, Any], residual: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "strength": work.strength,
+            "expand": work.expand,
+            "top1_agreement": kept["top1_agreement"],
+            **{f"rank1_{model}": rank1 for model, rank1 in residual["rank1_anonymized"].items()},
+        }
+
+    rows = [row(BlurWork(), default, default_residual)]
+    for work in TRADE_OFF:
+        residual = evaluate_anonymization(work, identities=data / "celeba" / "images").to_dict()
+        rows.append(row(work, utility(data, work), residual))
+    return rows
+
+
+def update_speeds(speed: dict[str, Any], video: dict[str, Any] | None) -> None:
+    """Replace the speeds and their ratios in ``results/anonymize.json``, keeping the accuracy figures."""
+    result = json.loads((REPO / "benchmarks" / "results" / "anonymize.json").read_text())
+    result["speed"] = speed
+    result["ratios"]["photos_per_s"] = speed["veil_photos_per_s"] / speed["deface_photos_per_s"]
+    if video:
+        result["video"] = video
+        result["ratios"]["video_fps"] = video["veil_fps"] / video["deface_fps"]
+    result["speed_env"] = environment("opencv-python-headless", "av") | {"deface": DEFACE_VERSION}
+    print_table("Speed (same inputs, same run)", [speed | (video or {})], list(speed | (video or {})))
+    print(f"wrote {write_results('anonymize', result)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-video", action="store_true")
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="re-measure only the speeds (on an idle machine) into the existing results",
+    )
     args = parser.parse_args()
     data = data_root()
     deface_python()
@@ -149,9 +192,13 @@ def main() -> None:
             if args.skip_video
             else video_fps(sorted((data / "celeba" / "images").glob("*/*.jpg"))[::40], Path(tmp))
         )
+    if args.speed_only:
+        update_speeds(speed, video)
+        return
     boxes = recall(data)
-    kept = utility(data)
+    kept = utility(data, BlurWork())
     residual = evaluate_anonymization(BlurWork(), identities=data / "celeba" / "images").to_dict()
+    settings = trade_off(data, kept, residual)
 
     ratios = {"photos_per_s": speed["veil_photos_per_s"] / speed["deface_photos_per_s"]}
     if video:
@@ -172,6 +219,7 @@ def main() -> None:
         ["model", "clean", "blurred"],
     )
     print_table("Utility on COCO photos with people", [kept], list(kept))
+    print_table("Utility vs residual identifiability (the default first)", settings, list(settings[0]))
     result = {
         "benchmark": "anonymize",
         "env": environment("opencv-python-headless", "av") | {"deface": DEFACE_VERSION},
@@ -181,6 +229,7 @@ def main() -> None:
             "recall": "dlib_faces training.xml + testing.xml, IoU >= 0.5",
             "residual": "CelebA dev: first photo per identity clean gallery, other photos blurred probes",
             "utility": "COCO photos with a person label, blurred with the defaults",
+            "trade_off": "utility and residual (as above) for the default and weaker blurs",
         },
         "defaults": {**asdict(BlurWork()), "detector": AUTO_DETECTOR},
         "speed": speed,
@@ -188,6 +237,7 @@ def main() -> None:
         "recall": boxes,
         "residual_identifiability": residual,
         "utility": kept,
+        "trade_off": settings,
         "ratios": ratios,
     }
     print(f"wrote {write_results('anonymize', result)}")
