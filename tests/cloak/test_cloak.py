@@ -91,12 +91,12 @@ def test_same_seed_same_cloak(small: np.ndarray, cloaked: Cloaked) -> None:
 
 
 def test_the_differentiable_crop_matches_the_aligned_crop(small: np.ndarray) -> None:
-    from veil.cloak._optimise import _FaceProblem, white_box_recognizers
+    from veil.cloak._optimise import FaceProblem, white_box_recognizers
     from veil.cloak._transforms import PlatformTransform
 
     recognizers = white_box_recognizers(["sface", "facenet"])
     face = veil.detect(small)[0]
-    problem = _FaceProblem.build(small, face, [face], recognizers, None)
+    problem = FaceProblem.build(small, face, [face], recognizers, None)
     crops = problem.crops(problem.perturbed_window(), recognizers, PlatformTransform())
     for recognizer, crop in zip(recognizers, crops, strict=True):
         reference = recognizer.crop(small, face).astype(np.float32)

@@ -30,7 +30,7 @@ from veil.errors import UnknownModelError
 from veil.io import VideoReader, VideoWriter
 from veil.types import Face, Image, Point, ProgressUpdate
 
-__all__ = ["DEFAULT_DETECT_EVERY", "DEFAULT_DETECT_SIDE", "VideoReport", "blur_video"]
+__all__ = ["DEFAULT_DETECT_EVERY", "DEFAULT_DETECT_SIDE", "VideoReport", "blur_video", "detect_upright"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def blur_video(
         for frame in reader:
             detections = None
             if frame.index % detect_every == 0:
-                detections = _detect_upright(model, frame.image, info.rotation, detect_side)
+                detections = detect_upright(model, frame.image, info.rotation, detect_side)
             faces = tracker.update(detections)
             if consent is not None:
                 faces = consent.to_blur(frame.image, faces, detections)
@@ -182,7 +182,7 @@ def blur_video(
     return report
 
 
-def _detect_upright(model: Detector, image: Image, rotation: int, detect_side: int | None) -> list[Face]:
+def detect_upright(model: Detector, image: Image, rotation: int, detect_side: int | None) -> list[Face]:
     """Faces in a stored frame, found on a shrunk upright copy, in the stored frame's pixels."""
     import cv2
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["AGE_GROUPS", "ATTRIBUTES", "JUDGES", "age_group"]
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["AGE_GROUPS", "ATTRIBUTES", "JUDGES", "age_group", "choose_targets"]
 
 AGE_GROUPS = ((0, 17), (18, 29), (30, 44), (45, 59), (60, 200))
 """Inclusive age ranges, in years, of the age classes."""
@@ -28,3 +33,27 @@ def age_group(age: int) -> int:
     if age < 0:
         raise ValueError(f"an age cannot be negative, got {age}")
     return next(index for index, (low, high) in enumerate(AGE_GROUPS) if low <= age <= high or high == 200)
+
+
+def choose_targets(
+    wanted: Mapping[str, str | None], chance: bool, reads: Sequence[Mapping[str, NDArray[np.floating]]]
+) -> dict[str, int | None]:
+    """The class index to push each wanted attribute towards; None pushes it towards chance.
+
+    Args:
+        wanted: Attribute to the class asked for, or None for "any other".
+        chance: Push every attribute towards a uniform read instead.
+        reads: Each judge's clean probabilities per attribute, (faces, classes).
+            Without a class asked for, the target is the class the judges, on
+            average over the faces, find least likely: the furthest flip.
+    """
+    targets: dict[str, int | None] = {}
+    for attribute, value in wanted.items():
+        if chance:
+            targets[attribute] = None
+        elif value is not None:
+            targets[attribute] = ATTRIBUTES[attribute].index(value)
+        else:
+            mean = np.mean([read[attribute].mean(axis=0) for read in reads], axis=0)
+            targets[attribute] = int(np.argmin(mean))
+    return targets

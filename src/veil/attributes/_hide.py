@@ -12,7 +12,7 @@ spaces, so the embedding can move along it at little cost in cosine.
 The optimisation machinery is ``veil.cloak``'s: the face window, the
 differentiable alignment into every recognizer's crop, the DSSIM guards over
 the window and every face box it touches, and the final scaling into the budget
-(``veil.cloak._optimise._FaceProblem``). Only the objective differs.
+(``veil.cloak._optimise.FaceProblem``). Only the objective differs.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def hide_attributes(
     import torch
 
     from veil.attributes._hide_optimise import Goal, optimise, record
-    from veil.cloak._optimise import _FaceProblem, white_box_recognizers
+    from veil.cloak._optimise import FaceProblem, white_box_recognizers
 
     wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide))
     settings = HIDE_MODES["visible" if visible else "imperceptible"]
@@ -174,7 +174,7 @@ def hide_attributes(
     models = [get_judge(name) for name in judges]
     recognizers = white_box_recognizers(list(judges))
     start = time.perf_counter()
-    problems = [_FaceProblem.build(image, face, faces, recognizers, None) for face in faces]
+    problems = [FaceProblem.build(image, face, faces, recognizers, None) for face in faces]
     workable = [p for p in problems if p.cloakable]
     goals = [Goal.build(p, models, wanted, chance) for p in workable]
     generator = torch.Generator().manual_seed(seed)

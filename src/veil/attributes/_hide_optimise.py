@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from veil.attributes._classes import ATTRIBUTES
+from veil.attributes._classes import ATTRIBUTES, choose_targets
 from veil.attributes._hide import FaceHidden
 from veil.attributes._judges import AttributeJudge
 from veil.attributes._modes import KEEP_COSINE, HideMode
-from veil.cloak._optimise import BUDGET_WEIGHT, CONFIRM_STEPS, PENALTY_FROM, _FaceProblem
+from veil.cloak._optimise import BUDGET_WEIGHT, CONFIRM_STEPS, PENALTY_FROM, FaceProblem
 from veil.cloak._transforms import PlatformTransform, sample_transform
 from veil.quality import psnr
 from veil.types import Image
@@ -36,7 +36,7 @@ class Goal:
     @classmethod
     def build(
         cls,
-        problem: _FaceProblem,
+        problem: FaceProblem,
         models: list[AttributeJudge],
         wanted: dict[str, str | None],
         chance: bool,
@@ -44,14 +44,7 @@ class Goal:
         reads = [
             model.probabilities(problem.clean[column].numpy()[None]) for column, model in enumerate(models)
         ]
-        targets: dict[str, int | None] = {}
-        for attribute, value in wanted.items():
-            if chance:
-                targets[attribute] = None
-            elif value is not None:
-                targets[attribute] = ATTRIBUTES[attribute].index(value)
-            else:  # the class the ensemble finds least likely for this face
-                targets[attribute] = int(np.argmin(np.mean([r[attribute][0] for r in reads], axis=0)))
+        targets = choose_targets(wanted, chance, reads)
         before = {
             model.name: {a: ATTRIBUTES[a][int(np.argmax(r[a][0]))] for a in ATTRIBUTES}
             for model, r in zip(models, reads, strict=True)
@@ -80,7 +73,7 @@ def _attribute_loss(
 
 
 def optimise(
-    problems: list[_FaceProblem],
+    problems: list[FaceProblem],
     goals: list[Goal],
     models: list[AttributeJudge],
     recognizers: list[Any],
@@ -127,7 +120,7 @@ def optimise(
 
 
 def record(
-    problem: _FaceProblem,
+    problem: FaceProblem,
     goal: Goal | None,
     protected: Image,
     models: list[AttributeJudge],

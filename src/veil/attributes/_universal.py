@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from veil.align import alignment_matrix
-from veil.attributes._classes import ATTRIBUTES
+from veil.attributes._classes import ATTRIBUTES, choose_targets
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES, KEEP_COSINE, parse_hide
 from veil.errors import InputError, NoFaceError
 from veil.types import Face, Image, ProgressUpdate
@@ -223,7 +223,8 @@ def universal_perturbation(
         clean_crops.append(torch.from_numpy(crops).permute(0, 3, 1, 2).float())
         clean_features.append(torch.from_numpy(recognizer.embed(list(crops))))
         frames.append(_frame_map(recognizer.input_size, recognizer.margin))
-    targets = _targets(wanted, chance, models, clean_features)
+    reads = [model.probabilities(f.numpy()) for model, f in zip(models, clean_features, strict=True)]
+    targets = choose_targets(wanted, chance, reads)
 
     generator = torch.Generator().manual_seed(seed)
     parameter = (
@@ -284,24 +285,6 @@ def _frame_map(size: int, margin: float) -> NDArray[np.float64]:
     scale = size * (1 + UNIVERSAL_MARGIN) / (UNIVERSAL_SIZE * (1 + margin))
     shift = size * (0.5 - 0.5 * (1 + UNIVERSAL_MARGIN) / (1 + margin))
     return np.array([[scale, 0.0, shift], [0.0, scale, shift]])
-
-
-def _targets(
-    wanted: dict[str, str | None], chance: bool, models: list[Any], clean_features: list[Any]
-) -> dict[str, int | None]:
-    targets: dict[str, int | None] = {}
-    for attribute, value in wanted.items():
-        if chance:
-            targets[attribute] = None
-        elif value is not None:
-            targets[attribute] = ATTRIBUTES[attribute].index(value)
-        else:
-            reads = [
-                m.probabilities(f.numpy())[attribute].mean(axis=0)
-                for m, f in zip(models, clean_features, strict=True)
-            ]
-            targets[attribute] = int(np.argmin(np.mean(reads, axis=0)))
-    return targets
 
 
 def _universal_loss(
@@ -400,7 +383,7 @@ def hide_attributes_video(
         ValueError: ``detect_every`` or ``detect_side`` below 1.
     """
     from veil.anonymize import VideoReport
-    from veil.anonymize._video import _detect_upright
+    from veil.anonymize._video import detect_upright
     from veil.detect import get_detector
     from veil.detect._tracking import FaceTracker
     from veil.io import VideoReader, VideoWriter
@@ -419,7 +402,7 @@ def hide_attributes_video(
         for frame in reader:
             detections = None
             if frame.index % detect_every == 0:
-                detections = _detect_upright(model, frame.image, info.rotation, detect_side)
+                detections = detect_upright(model, frame.image, info.rotation, detect_side)
             faces = tracker.update(detections)
             if faces:
                 with_faces += 1

@@ -44,7 +44,7 @@ from veil.errors import VeilError
 from veil.quality import SSIM_WINDOW, dssim, psnr, region_bounds
 from veil.types import Face, Image
 
-__all__ = ["cloak_image", "white_box_recognizers"]
+__all__ = ["FaceProblem", "cloak_image", "white_box_recognizers"]
 
 WINDOW_EXPAND = 0.15
 """The window of changed pixels: the face box grown by this fraction of its size on every side."""
@@ -107,7 +107,7 @@ def cloak_image(
     if target is not None:
         target.check_models([r.name for r in recognizers])
     start = time.perf_counter()
-    problems = [_FaceProblem.build(image, face, faces, recognizers, target) for face in faces]
+    problems = [FaceProblem.build(image, face, faces, recognizers, target) for face in faces]
     workable = [p for p in problems if p.cloakable]
     generator = torch.Generator().manual_seed(seed)
     _optimise(workable, recognizers, settings, budget, robust, generator)
@@ -121,7 +121,7 @@ def cloak_image(
 
 
 def _optimise(
-    problems: list[_FaceProblem],
+    problems: list[FaceProblem],
     recognizers: list[TorchRecognizer],
     settings: CloakMode,
     budget: float,
@@ -181,7 +181,7 @@ def _goal(model: str, offset: float) -> float:
 
 
 @dataclass(eq=False)
-class _FaceProblem:
+class FaceProblem:
     """One face's optimisation: its window, surroundings, clean embeddings and perturbation."""
 
     face: Face
@@ -208,7 +208,7 @@ class _FaceProblem:
         faces: Sequence[Face],
         recognizers: list[TorchRecognizer],
         target: Target | None,
-    ) -> _FaceProblem:
+    ) -> FaceProblem:
         window = _grown_box(face, WINDOW_EXPAND, image.shape)
         left, top, right, bottom = window
         if min(face.width, face.height) < MIN_FACE_SIDE or min(right - left, bottom - top) < SSIM_WINDOW:
