@@ -73,6 +73,16 @@ def test_gallery_migrate_refuses_a_map_to_another_model(saved: tuple[Path, Path]
     assert "this map goes to 'b', not 'sface'" in result.stderr
 
 
+def test_gallery_migrate_refuses_a_map_into_a_shared_space(world, saved: tuple[Path, Path]) -> None:
+    gallery, map_file = saved
+    split, photos = world.split, world.photos
+    EmbeddingMap("a", "b", method="cca").fit(
+        split.arrays(photos, "a", "anchors"), split.arrays(photos, "b", "anchors")
+    ).save(map_file)
+    result = runner.invoke(app(), ["gallery", "migrate", str(gallery), "--to", "b", "--map", str(map_file)])
+    assert result.exit_code == 2 and "'cca' map compares both models in a shared space" in result.stderr
+
+
 def test_gallery_migrate_never_overwrites_its_input(saved: tuple[Path, Path]) -> None:
     gallery, map_file = saved
     result = runner.invoke(

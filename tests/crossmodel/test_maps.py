@@ -90,8 +90,41 @@ def test_maps_generalise_from_noisy_anchors(rng: np.random.Generator) -> None:
     probes = unit(rng.standard_normal((200, 32)))
     for method in METHODS:
         fitted = EmbeddingMap("a", "b", method=method).fit(x, y)
-        cosines = np.sum(fitted.transform(probes, model="a") * (probes @ rotation), axis=1)
+        cosines = np.sum(
+            fitted.transform(probes, model="a") * fitted.transform(probes @ rotation, model="b"), axis=1
+        )
         assert cosines.mean() > 0.99, method
+
+
+def test_cca_damps_target_directions_the_source_does_not_predict(rng: np.random.Generator) -> None:
+    # The target model has the source's identity signal on 16 axes and loud noise on 16 more.
+    rotation = orthogonal(rng, 16)
+
+    def photos(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = unit(rng.standard_normal((n, 16)))
+        return x, np.hstack([x @ rotation, 0.5 * rng.standard_normal((n, 16))])
+
+    (x, y), (x_test, y_test) = photos(2000), photos(300)
+
+    def same_photo_cosine(method: str) -> float:
+        fitted = EmbeddingMap("a", "b", method=method).fit(x, y)
+        pairs = fitted.transform(x_test, model="a") * fitted.transform(y_test, model="b")
+        return float(np.sum(pairs, axis=1).mean())
+
+    assert same_photo_cosine("cca") > 0.9 > 0.6 > same_photo_cosine("ridge")
+
+
+def test_only_cca_transforms_the_target_models_embeddings(rng: np.random.Generator) -> None:
+    x, y = rng.standard_normal((200, 12)), rng.standard_normal((200, 8))
+    for method in METHODS:
+        fitted = EmbeddingMap("a", "b", method=method).fit(x, y)
+        assert fitted.target_dim == 8 and fitted.output_dim == 8
+        assert fitted.transform(x[:5], model="a").shape == fitted.transform(y[:5], model="b").shape == (5, 8)
+        if method == "cca":
+            assert fitted.target_weight_ is not None and fitted.target_weight_.shape == (8, 8)
+        else:
+            assert fitted.target_weight_ is None
+            np.testing.assert_allclose(fitted.transform(y[:5], model="b"), unit(y[:5]), atol=1e-6)
 
 
 def test_transform_gives_unit_float32_rows(rng: np.random.Generator) -> None:
@@ -150,7 +183,10 @@ def test_save_and_load_round_trip(rng: np.random.Generator, tmp_path: Path, meth
     assert loaded.to_dict() == fitted.to_dict()
     assert loaded.to_dict()["n_anchors"] == 300 and loaded.to_dict()["source_dim"] == 12
     assert loaded.validation_ is not None and loaded.validation_.retention == pytest.approx(0.9)
-    np.testing.assert_array_equal(loaded.transform(x, model="facenet"), fitted.transform(x, model="facenet"))
+    for model, embeddings in (("facenet", x), ("sface", y)):
+        np.testing.assert_array_equal(
+            loaded.transform(embeddings, model=model), fitted.transform(embeddings, model=model)
+        )
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left behind
 
 
@@ -168,5 +204,12 @@ def test_load_refuses_what_is_not_a_map(tmp_path: Path, rng: np.random.Generator
     with np.load(path) as arrays:
         parts = dict(arrays)
     np.savez(path, **{**parts, "weight": np.ones((3, 4), np.float32)})
+    with pytest.raises(InputError, match="malformed embedding map"):
+        EmbeddingMap.load(path)
+    cca = EmbeddingMap("a", "b", method="cca").fit(rng.standard_normal((20, 4)), rng.standard_normal((20, 4)))
+    path = cca.save(tmp_path / "cca.npz")
+    with np.load(path) as arrays:
+        parts = dict(arrays)
+    np.savez(path, **{name: array for name, array in parts.items() if name != "target_weight"})
     with pytest.raises(InputError, match="malformed embedding map"):
         EmbeddingMap.load(path)

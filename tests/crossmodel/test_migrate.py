@@ -57,6 +57,15 @@ def test_a_map_from_another_model_is_refused(gallery_a: Gallery, world) -> None:
         migrate_gallery(gallery_a, other)
 
 
+def test_a_map_into_a_shared_space_is_refused(gallery_a: Gallery, world) -> None:
+    split, photos = world.split, world.photos
+    shared = EmbeddingMap("a", "b", method="cca").fit(
+        split.arrays(photos, "a", "anchors"), split.arrays(photos, "b", "anchors")
+    )
+    with pytest.raises(ValueError, match="shared space"):
+        migrate_gallery(gallery_a, shared)
+
+
 def test_an_empty_gallery_migrates_to_an_empty_one(a_to_b: EmbeddingMap) -> None:
     migrated = migrate_gallery(Gallery("a", 32), a_to_b)
     assert (migrated.model, len(migrated)) == ("b", 0)

@@ -279,7 +279,7 @@ def gallery_migrate(
                 if probes is None
                 else evaluate_migration(original, migrated, probes, detector=detector, progress=update)
             )
-    except (VeilError, OSError) as error:
+    except (VeilError, OSError, ValueError) as error:  # ValueError: a map into a shared space
         raise fail_usage(str(error)) from error
     figures = {
         "gallery": str(target),

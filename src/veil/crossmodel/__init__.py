@@ -37,7 +37,14 @@ from veil.crossmodel._evaluate import (
 )
 from veil.crossmodel._fit import DEFAULT_VALIDATION_FRACTION, align_models
 from veil.crossmodel._linkability import Linkability, global_linkability
-from veil.crossmodel._maps import METHODS, RIDGE_ALPHAS, EmbeddingMap, MapValidation
+from veil.crossmodel._maps import (
+    CCA_SHRINKAGE,
+    METHODS,
+    RIDGE_ALPHAS,
+    TARGET_SPACE_METHODS,
+    EmbeddingMap,
+    MapValidation,
+)
 from veil.crossmodel._migrate import MIGRATED_FROM, MigrationReport, evaluate_migration, migrate_gallery
 from veil.crossmodel._plots import plot_alignability, plot_learning_curve
 from veil.crossmodel._split import (
@@ -49,6 +56,7 @@ from veil.crossmodel._split import (
 from veil.crossmodel._templates import TemplateReport, evaluate_templates, template_report
 
 __all__ = [
+    "CCA_SHRINKAGE",
     "DEFAULT_ANCHOR_COUNTS",
     "DEFAULT_BITS",
     "DEFAULT_MAX_ANCHORS",
@@ -59,6 +67,7 @@ __all__ = [
     "MIN_KEY_BYTES",
     "RIDGE_ALPHAS",
     "SIGNIFICANCE",
+    "TARGET_SPACE_METHODS",
     "TEMPLATE_METHODS",
     "VERIFICATION_FAR",
     "AlignmentScore",

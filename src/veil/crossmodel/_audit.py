@@ -2,7 +2,8 @@
 
 The attacker holds the templates of system A (model A) and a set of anchor photos
 they can embed; they fit a map from A's templates to model B (every method of
-:data:`METHODS`, keeping the best, to favour the attacker). A leaked database ties
+:data:`TARGET_SPACE_METHODS`, keeping the best, to favour the attacker: they search
+B's gallery as any probe does, so they need maps into B's own space). A leaked database ties
 each template to an account, so the attacker averages the mapped templates of each
 account (here: each test identity's probes) and searches system B's gallery with
 the mean. Success is the fraction of leaked people identified at rank 1, against
@@ -33,7 +34,7 @@ import numpy as np
 
 from veil.crossmodel._cancelable import DEFAULT_BITS, CancelableTransform
 from veil.crossmodel._evaluate import DEFAULT_ANCHOR_COUNTS
-from veil.crossmodel._maps import METHODS, EmbeddingMap
+from veil.crossmodel._maps import TARGET_SPACE_METHODS, EmbeddingMap
 from veil.crossmodel._split import DEFAULT_TEST_FRACTION, CrossModelSplit, split_crossmodel
 from veil.errors import VeilWarning
 from veil.evaluate import PhotoEmbeddings, embed_photos, probe_ranks, wilson_interval
@@ -169,7 +170,7 @@ def leak_audit(
         space = attacker.name
     gallery = split.arrays(photos, target, "gallery")
     counts = sorted({n for n in anchor_counts if n <= len(split.anchors)})
-    tests = len(counts) * len(METHODS)
+    tests = len(counts) * len(TARGET_SPACE_METHODS)
     chance = 1.0 / split.n_identities
     points = []
     for n in counts:
@@ -183,7 +184,7 @@ def leak_audit(
                 split,
                 gallery,
             )
-            for method in METHODS
+            for method in TARGET_SPACE_METHODS
         }
         method = max(found, key=lambda m: found[m])
         hits = found[method]

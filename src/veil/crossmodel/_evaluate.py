@@ -337,28 +337,28 @@ def _pair_alignment(
     test_source = np.concatenate([split.arrays(photos, source, "gallery"), probes])
 
     def score(
-        method: str, mapped_probes: Embeddings, mapped_test: Embeddings, fit_ms: float | None
+        method: str,
+        mapped: tuple[Embeddings, Embeddings],
+        targets: tuple[Embeddings, Embeddings],
+        fit_ms: float | None,
     ) -> AlignmentScore:
-        rank1 = _rank1(split, gallery, mapped_probes)
-        return AlignmentScore(method, rank1, _tar(mapped_test, test_target, test_ids), fit_ms)
+        (mapped_probes, mapped_test), (target_gallery, target_test) = mapped, targets
+        rank1 = _rank1(split, target_gallery, mapped_probes)
+        return AlignmentScore(method, rank1, _tar(mapped_test, target_test, test_ids), fit_ms)
 
-    scores = [score(NATIVE, split.arrays(photos, target, "probes"), test_target, None)]
+    raw_targets = (gallery, test_target)
+    scores = [score(NATIVE, (split.arrays(photos, target, "probes"), test_target), raw_targets, None)]
     if probes.shape[1] == gallery.shape[1]:
-        scores.append(score(UNALIGNED, probes, test_source, None))
+        scores.append(score(UNALIGNED, (probes, test_source), raw_targets, None))
     for method in methods:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VeilWarning)
             mapping = fit_on_anchors(split, photos, source, target, method, n_anchors)
         fit_ms = (time.perf_counter() - start) * 1000
-        scores.append(
-            score(
-                method,
-                mapping.transform(probes, model=source),
-                mapping.transform(test_source, model=source),
-                fit_ms,
-            )
-        )
+        mapped = (mapping.transform(probes, model=source), mapping.transform(test_source, model=source))
+        targets = (mapping.transform(gallery, model=target), mapping.transform(test_target, model=target))
+        scores.append(score(method, mapped, targets, fit_ms))
     logger.info("aligned %s -> %s on %d anchors", source, target, n_anchors)
     return PairAlignment(source, target, n_anchors, tuple(scores))
 
@@ -370,7 +370,7 @@ def _mapped_rank1(
         warnings.simplefilter("ignore", VeilWarning)
         mapping = fit_on_anchors(split, photos, source, target, method, n_anchors)
     mapped = mapping.transform(split.arrays(photos, source, "probes"), model=source)
-    return _rank1(split, split.arrays(photos, target, "gallery"), mapped)
+    return _rank1(split, mapping.transform(split.arrays(photos, target, "gallery"), model=target), mapped)
 
 
 def _rank1(split: CrossModelSplit, gallery: Embeddings, probes: Embeddings) -> float:

@@ -64,7 +64,7 @@ def align_models(
     gallery_ids = split.ids("gallery")
     native = identification_report(split.arrays(photos, target, "gallery"), gallery_ids, probes, probe_ids)
     migrated = mapping.transform(split.arrays(photos, source, "gallery"), model=source)
-    mapped = identification_report(migrated, gallery_ids, probes, probe_ids)
+    mapped = identification_report(migrated, gallery_ids, mapping.transform(probes, model=target), probe_ids)
     mapping.validation_ = MapValidation(
         rank1_native=native.rank1,
         rank1_mapped=mapped.rank1,

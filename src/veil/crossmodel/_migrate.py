@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from veil.crossmodel._maps import EmbeddingMap
+from veil.crossmodel._maps import TARGET_SPACE_METHODS, EmbeddingMap
 from veil.errors import InputError, ModelMismatchError
 from veil.evaluate import embed_photos, identification_report, list_identities
 from veil.match import MATCH_DETECTOR, Gallery
@@ -23,6 +23,11 @@ from veil.types import ProgressUpdate
 __all__ = ["MIGRATED_FROM", "MigrationReport", "evaluate_migration", "migrate_gallery"]
 
 logger = logging.getLogger(__name__)
+
+_SHARED_SPACE_REFUSAL = (
+    "a {method!r} map compares both models in a shared space, so its output cannot join a gallery "
+    f"of the target model; migrate with one of: {', '.join(TARGET_SPACE_METHODS)}"
+)
 
 MIGRATED_FROM = "migrated_from"
 """Metadata key added to every migrated entry: the source model and the map method."""
@@ -70,9 +75,13 @@ def migrate_gallery(gallery: Gallery, embedding_map: EmbeddingMap) -> Gallery:
     Raises:
         ModelMismatchError: The gallery's model is not the map's source model.
         NotFittedError: The map is not fitted.
+        ValueError: A ``"cca"`` map, whose output lies in a space shared by both
+            models rather than the target's (:data:`TARGET_SPACE_METHODS`).
     """
     if gallery.model != embedding_map.source_model:
         raise ModelMismatchError(embedding_map.source_model, gallery.model)
+    if embedding_map.method not in TARGET_SPACE_METHODS:
+        raise ValueError(_SHARED_SPACE_REFUSAL.format(method=embedding_map.method))
     vectors, names, metadata = gallery.entries()
     migrated = Gallery(embedding_map.target_model, embedding_map.target_dim, index=gallery.index)
     if len(vectors):
