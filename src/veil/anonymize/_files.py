@@ -40,6 +40,17 @@ class BlurWork:
     detect_every: int = DEFAULT_DETECT_EVERY
     output_format: str | None = None
 
+    @property
+    def in_threads(self) -> bool:
+        """Whether folder jobs run this on threads (see ``veil.jobs.ItemWork``): YuNet, no consent check.
+
+        YuNet runs on onnxruntime, which releases the GIL as Pillow and PyAV do.
+        OpenCV's and dlib's detectors run one call at a time per model, and consent
+        checks run torch recognizers, so those jobs use processes.
+        """
+        names = (AUTO_DETECTOR if name == "auto" else name for name in self.detector.split("+"))
+        return self.keep is None and all(name == "yunet" for name in names)
+
     def kind(self, path: Path) -> str | None:
         """``"image"`` or ``"video"`` for the files this work handles, else None."""
         if path.suffix.lower() in IMAGE_EXTENSIONS:

@@ -134,6 +134,11 @@ class CloakWork:
     output_format: str = CLOAK_FORMATS["png"]
     seed: int = 0
 
+    @property
+    def in_threads(self) -> bool:
+        """False: the optimiser runs torch, which starts threads of its own (see ``veil.jobs.ItemWork``)."""
+        return False
+
     def kind(self, path: Path) -> str | None:
         """``"image"`` for photos; videos and other files are not cloaked."""
         return "image" if path.suffix.lower() in IMAGE_EXTENSIONS else None

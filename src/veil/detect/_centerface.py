@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import cv2
@@ -38,6 +39,7 @@ class CenterFace(MultiscaleDetector):
     ) -> None:
         super().__init__(name=name, min_score=min_score, base_side=base_side, min_side=min_side)
         self._net = cv2.dnn.readNetFromONNX(str(weights))
+        self._lock = threading.Lock()  # an OpenCV network keeps its input size as state: one call at a time
         logger.info("loaded CenterFace from %s", weights)
 
     def _run(self, image: Image) -> Detections:

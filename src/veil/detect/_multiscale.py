@@ -23,7 +23,6 @@ suppression.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import cv2
@@ -86,14 +85,16 @@ def _run_scaled(image: Image, run: RawDetector, scale: float) -> Detections:
 
 
 def _run_framed(image: Image, run: RawDetector, long_side: int) -> Detections:
-    border = round(CONTEXT_BORDER * max(image.shape[:2]))
+    """The photo shrunk so that, framed by its grey border, its long side is ``long_side``."""
+    border = CONTEXT_BORDER * max(image.shape[:2])
+    scale = long_side / (max(image.shape[:2]) + 2 * border)
+    # Shrink first, then frame: resizing the border too costs more than the network run.
+    pad = round(border * scale)
     framed = cv2.copyMakeBorder(
-        image, border, border, border, border, cv2.BORDER_CONSTANT, value=CONTEXT_GREY
+        _resize(image, scale), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=CONTEXT_GREY
     )
-    boxes, scores, landmarks = _run_scaled(
-        np.asarray(framed, np.uint8), run, long_side / max(framed.shape[:2])
-    )
-    return boxes - border, scores, landmarks - border
+    boxes, scores, landmarks = run(np.asarray(framed, np.uint8))
+    return (boxes - pad) / scale, scores, (landmarks - pad) / scale
 
 
 def _run_tiled(image: Image, run: RawDetector, scale: float, tile: int) -> Detections:
@@ -169,8 +170,6 @@ class MultiscaleDetector:
         self.min_score = min_score
         self.base_side = base_side
         self.min_side = min_side
-        # OpenCV networks keep their input size as state, so one call at a time.
-        self._lock = threading.Lock()
 
     def _run(self, image: Image) -> Detections:
         """Faces in one image of any size, in its own pixels."""

@@ -25,15 +25,15 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 
 def _yunet(min_score: float) -> Detector:
-    from veil.detect._yunet import YuNet  # cv2 is imported only when a detector is asked for
+    from veil.detect._yunet import YuNet  # onnxruntime is imported only when a detector is asked for
 
     return YuNet(models.weights_path("yunet"), name="yunet", min_score=min_score)
 
 
 def _yunet_int8(min_score: float) -> Detector:
-    from veil.detect._yunet import YuNet
+    from veil.detect._yunet import OpenCVYuNet
 
-    return YuNet(models.weights_path("yunet-int8"), name="yunet-int8", min_score=min_score)
+    return OpenCVYuNet(models.weights_path("yunet-int8"), name="yunet-int8", min_score=min_score)
 
 
 def _centerface(min_score: float) -> Detector:

@@ -15,7 +15,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -46,6 +53,17 @@ class ItemWork(Protocol):
     @property
     def output_format(self) -> str | None:
         """Suffix every photo output gets (``".png"``), or None to keep each input's format."""
+        ...
+
+    @property
+    def in_threads(self) -> bool:
+        """Whether a local job may run this work on threads of one process instead of a process pool.
+
+        True for work that spends its time where the GIL is released (onnxruntime,
+        OpenCV, Pillow, PyAV): threads share one loaded model and start at once,
+        where pool processes each import veil and load their models (about a second
+        on two cores). False for work that runs torch or holds the GIL.
+        """
         ...
 
     def kind(self, path: Path) -> str | None:
@@ -155,8 +173,9 @@ def run_folder_job(
         work: What to do with each file.
         resume: Skip inputs the manifest records as finished with the same content.
         copy_others: Copy files ``work`` does not handle instead of skipping them.
-        engine: ``"local"`` (a process pool on this machine) or ``"ray"`` (Ray Data).
-        workers: Processes (local) or actors (ray); default: all cores.
+        engine: ``"local"`` (threads or a process pool on this machine, as
+            ``work.in_threads`` says) or ``"ray"`` (Ray Data).
+        workers: Threads or processes (local) or actors (ray); default: all cores.
         address: Ray cluster address (``ray`` engine); default: a local Ray.
         progress: Called after each item.
 
@@ -289,11 +308,7 @@ def _run_local(
     if count == 1:
         yield from (_run_one(work, task) for task in tasks)
         return
-    # "spawn": workers start clean (no inherited locks or model state) and load models once each.
-    threads = max(1, (os.cpu_count() or 1) // count)
-    with ProcessPoolExecutor(
-        max_workers=count, mp_context=get_context("spawn"), initializer=_share_cores, initargs=(threads,)
-    ) as pool:
+    with _pool(work, count) as pool:
         pending: set[Future[tuple[FolderTask, int, str | None, float]]] = set()
         queue = iter(tasks)
         for task in queue:
@@ -303,6 +318,17 @@ def _run_local(
                 yield from (future.result() for future in finished)
         for future in pending:
             yield future.result()
+
+
+def _pool(work: ItemWork, count: int) -> Executor:
+    """``count`` threads for work that runs in threads (``ItemWork.in_threads``), else processes."""
+    if work.in_threads:
+        return ThreadPoolExecutor(max_workers=count, thread_name_prefix="veil-job")
+    # "spawn": workers start clean (no inherited locks or model state) and load models once each.
+    threads = max(1, (os.cpu_count() or 1) // count)
+    return ProcessPoolExecutor(
+        max_workers=count, mp_context=get_context("spawn"), initializer=_share_cores, initargs=(threads,)
+    )
 
 
 def _share_cores(threads: int) -> None:
