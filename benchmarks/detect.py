@@ -107,7 +107,7 @@ def main() -> None:
     print_table("Face detectors", table, list(table[0]))
     result = {
         "benchmark": "detect",
-        "env": environment("opencv-python-headless", "dlib-bin"),
+        "env": environment("onnxruntime", "opencv-python-headless", "dlib-bin"),
         "inputs": {
             "dlib_faces": "training.xml + testing.xml, IoU >= 0.5",
             "utkface": f"labels.csv, first {args.utk_limit or 'all'} crops",
