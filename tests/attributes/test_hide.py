@@ -125,5 +125,5 @@ def test_cli_cloak_hide_refuses_the_identity_cloak_options(tmp_path: Path) -> No
     out = str(tmp_path / "o")
     refused = runner.invoke(app, ["cloak", str(tmp_path), "-o", out, "--hide", "gender", "--mode", "high"])
     assert refused.exit_code == 2 and "--mode" in refused.output and "--hide" in refused.output
-    refused = runner.invoke(app, ["cloak", str(tmp_path), "-o", out, "--hide", "age", "--resume"])
-    assert refused.exit_code == 2 and "--resume" in refused.output
+    refused = runner.invoke(app, ["cloak", str(tmp_path), "-o", out, "--hide", "age", "--card", "c.html"])
+    assert refused.exit_code == 2 and "--card" in refused.output

@@ -7,16 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from veil.attributes import (
+    HideWork,
     UniversalPerturbation,
     classify_attributes,
+    hide_attributes_files,
     hide_attributes_video,
     universal_perturbation,
 )
+from veil.cli import app
 from veil.errors import InputError
-from veil.io import VideoReader
+from veil.io import VideoReader, read_image, write_image
 
+runner = CliRunner()
 FRAMES = 12
 SIZE = (1280, 720)
 
@@ -95,3 +100,41 @@ def test_save_load_and_video(astronaut: np.ndarray, learned: UniversalPerturbati
     (face,) = classify_attributes(last_clean.image, judge="sface")
     (read,) = classify_attributes(last_out.image, faces=[face.face], judge="sface")
     assert face.label("race") == "White" and read.label("race") == "Asian"
+
+
+@pytest.mark.slow
+def test_folder_job_mirrors_the_tree_resumes_and_fails_faceless_photos_alone(
+    astronaut: np.ndarray, learned: UniversalPerturbation, tmp_path: Path
+) -> None:
+    learned.save(tmp_path / "p.npz")
+    photos = tmp_path / "in"
+    write_image(astronaut, photos / "a" / "one.jpg")
+    write_image(astronaut[:, ::-1], photos / "two.png")
+    write_image(np.full((200, 200, 3), 90, np.uint8), photos / "wall.png")  # no face: not protected
+    work = HideWork(hide="race=Asian", judges=("sface",), universal=tmp_path / "p.npz")
+    report = hide_attributes_files([photos], tmp_path / "out", work)
+    status = {record.input: record.status for record in report.records}
+    assert status == {"a/one.jpg": "done", "two.png": "done", "wall.png": "failed"}
+    assert "no face found to protect" in str(report.failures[0].error)
+    (face,) = classify_attributes(astronaut, judge="sface")
+    (read,) = classify_attributes(
+        read_image(tmp_path / "out" / "a" / "one.png"), faces=[face.face], judge="sface"
+    )
+    assert read.label("race") == "Asian"
+    again = hide_attributes_files([photos], tmp_path / "out", work, resume=True)
+    assert again.resumed == 2 and again.count("failed") == 1
+
+
+@pytest.mark.slow
+def test_cli_folder_job_with_a_saved_perturbation(
+    learned: UniversalPerturbation, astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    learned.save(tmp_path / "p.npz")
+    write_image(astronaut, tmp_path / "in" / "one.jpg")
+    command = ["cloak", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--hide", "race=Asian",
+               "--universal", str(tmp_path / "p.npz"), "--models", "sface", "--workers", "1"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert "1 protected (1 faces)" in result.output and (tmp_path / "out" / "one.png").is_file()
+    assert runner.invoke(app, command).exit_code == 2  # the manifest is there: needs --resume
+    assert runner.invoke(app, [*command, "--resume"]).exit_code == 0

@@ -4,13 +4,15 @@
 embeddings do (a judge per recognizer); ``hide_attributes`` perturbs a photo so
 that they misread the chosen attributes while face matching still accepts the
 person; ``universal_perturbation`` and ``hide_attributes_video`` do the same for
-video in real time; ``evaluate_attributes`` measures it all.
+video in real time; ``hide_attributes_files`` runs either over folders (mirrored,
+with a manifest, resumable); ``evaluate_attributes`` measures it all.
 """
 
 from __future__ import annotations
 
 from veil.attributes._classes import AGE_GROUPS, ATTRIBUTES, JUDGES, age_group
 from veil.attributes._evaluate import AttributeReport, evaluate_attributes, verification_at_far
+from veil.attributes._files import HideWork, hide_attributes_files
 from veil.attributes._hide import AttributesHidden, FaceHidden, hide_attributes, hide_attributes_file
 from veil.attributes._judges import (
     DEFAULT_JUDGE,
@@ -47,6 +49,7 @@ __all__ = [
     "FaceAttributes",
     "FaceHidden",
     "HideMode",
+    "HideWork",
     "UniversalPerturbation",
     "age_group",
     "classify_attributes",
@@ -54,6 +57,7 @@ __all__ = [
     "get_judge",
     "hide_attributes",
     "hide_attributes_file",
+    "hide_attributes_files",
     "hide_attributes_video",
     "parse_hide",
     "universal_perturbation",

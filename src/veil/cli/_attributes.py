@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -16,17 +18,24 @@ from veil.attributes import (
     DEFAULT_JUDGE,
     JUDGES,
     FaceAttributes,
+    HideWork,
     classify_attributes,
     evaluate_attributes,
     write_attribute_report,
 )
-from veil.cli._common import fail_usage, finish, print_error, progress_bar, stderr
+from veil.cli._common import (
+    fail_usage,
+    finish,
+    is_single_file_job,
+    print_error,
+    print_job_report,
+    progress_bar,
+    stderr,
+)
 from veil.cli._options import DetectorOption, JsonOption, ThresholdOption
 from veil.errors import VeilError
-from veil.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, find_images
+from veil.io import find_images
 from veil.jobs import run_each
-
-_MEDIA = {*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS}
 
 
 def attributes(
@@ -90,81 +99,93 @@ def hide_command(
     detector: str,
     threshold: float | None,
     keep_metadata: bool,
+    resume: bool,
+    engine: str,
+    workers: int | None,
+    address: str | None,
     as_json: bool,
 ) -> None:
     """``veil cloak --hide``: attribute privacy for photos, and with ``--universal`` for videos too."""
-    from veil.attributes import (
-        UniversalPerturbation,
-        hide_attributes_file,
-        hide_attributes_video,
-        parse_hide,
-        universal_perturbation,
-    )
-    from veil.io import find_files, is_video, read_image, write_image
+    from veil.attributes import HideWork, hide_attributes_files, parse_hide
+    from veil.io import find_files, is_video
 
     try:
         parse_hide(hide)
-        found = [f for f in find_files(paths) if f.is_named or f.path.suffix.lower() in _MEDIA]
-        single = len(paths) == 1 and paths[0].is_file() and bool(out.suffix) and not out.is_dir()
-        perturbation = None
-        if universal is not None:
-            if universal.suffix == ".npz":
-                perturbation = UniversalPerturbation.load(universal)
-            else:
-                photos = [read_image(p) for p in find_images([universal])]
-                typer.echo(f"learning a universal perturbation from {len(photos)} photos", err=True)
-                perturbation = universal_perturbation(
-                    photos, hide=hide, visible=visible, keep_identity=keep_identity, judges=judges
-                )
-                typer.echo(f"universal perturbation: {json.dumps(perturbation.to_dict())}", err=True)
-        elif any(is_video(f.path) for f in found):
+        work = HideWork(
+            hide=hide,
+            visible=visible,
+            keep_identity=keep_identity,
+            judges=judges,
+            budget=budget,
+            detector=detector,
+            threshold=threshold,
+            keep_metadata=keep_metadata,
+        )
+        if universal is None and any(is_video(f.path) for f in find_files(paths)):
             raise VeilError("videos need --universal PHOTOS (photos of the person) or a saved .npz")
+        with tempfile.TemporaryDirectory(prefix="veil-universal-") as scratch:
+            if universal is not None:
+                work = replace(work, universal=_universal_file(universal, work, Path(scratch)))
+            if is_single_file_job(paths, out):
+                _hide_one(paths[0], out, work, as_json)
+                return
+            with progress_bar("protecting", enabled=stderr.is_terminal and not as_json) as update:
+                report = hide_attributes_files(
+                    paths, out, work, resume=resume, engine=engine, workers=workers, address=address,
+                    progress=update,
+                )  # fmt: skip
     except VeilError as error:
         raise fail_usage(str(error)) from error
+    print_job_report(report, out, "protected", as_json=as_json)
 
-    failures = []
-    for item in found:
-        target = out if single else out / item.relative
-        if not single and not is_video(item.path):
-            target = target.with_suffix(".png")
-        try:
-            if is_video(item.path) and perturbation is not None:
-                report = hide_attributes_video(
-                    item.path, target, perturbation, detector=detector if detector != "auto" else "yunet",
-                    threshold=threshold, keep_metadata=keep_metadata,
-                )  # fmt: skip
-                result = report.to_dict()
-            elif perturbation is not None:
-                image = read_image(item.path)
-                faces = veil.detect(image, detector=detector, threshold=threshold)
-                write_image(
-                    perturbation.apply(image, faces),
-                    target,
-                    keep_metadata=keep_metadata,
-                    metadata_from=item.path,
-                )
-                result = {"faces": len(faces), "universal": perturbation.to_dict()}
-            else:
-                hidden = hide_attributes_file(
-                    item.path, target, keep_metadata=keep_metadata, hide=hide, visible=visible,
-                    keep_identity=keep_identity, judges=judges, budget=budget, detector=detector,
-                    threshold=threshold,
-                )  # fmt: skip
-                result = hidden.to_dict()
-                for index, face in enumerate(hidden.faces):
-                    if face.hidden:
-                        reads = "; ".join(f"{j}: {r}" for j, r in face.after.items())
-                        state = f"DSSIM {face.dssim:.4f}, read after: {reads}"
-                        typer.echo(f"{item.path} -> {target}: face {index}: {state}", err=True)
-        except VeilError as error:
-            failures.append(str(error))
-            print_error(str(error))
-            if as_json:
-                typer.echo(json.dumps({"file": str(item.path), "error": str(error)}))
-            continue
+
+def _universal_file(universal: Path, work: HideWork, scratch: Path) -> Path:
+    """A saved universal perturbation: ``universal`` itself (an ``.npz``), or one learned from its photos."""
+    from veil.attributes import universal_perturbation
+
+    if universal.suffix == ".npz":
+        return universal
+    photos = [veil.read_image(p) for p in find_images([universal])]
+    typer.echo(f"learning a universal perturbation from {len(photos)} photos", err=True)
+    perturbation = universal_perturbation(
+        photos, hide=work.hide, visible=work.visible, keep_identity=work.keep_identity, judges=work.judges
+    )
+    typer.echo(f"universal perturbation: {json.dumps(perturbation.to_dict())}", err=True)
+    perturbation.save(scratch / "universal.npz")
+    return scratch / "universal.npz"
+
+
+def _hide_one(source: Path, out: Path, work: HideWork, as_json: bool) -> None:
+    """One photo or video into the file ``out``, with a line per face for a photo."""
+    from veil.attributes import hide_attributes_file
+
+    try:
+        if work.universal is not None:
+            faces = work(source, out)
+            result: dict[str, object] = {"faces": faces}
+        else:
+            hidden = hide_attributes_file(
+                source, out, hide=work.hide, visible=work.visible, keep_identity=work.keep_identity,
+                judges=work.judges, budget=work.budget, detector=work.detector, threshold=work.threshold,
+                keep_metadata=work.keep_metadata,
+            )  # fmt: skip
+            result = hidden.to_dict()
+            for index, face in enumerate(hidden.faces):
+                if face.hidden:
+                    reads = "; ".join(f"{j}: {r}" for j, r in face.after.items())
+                    typer.echo(
+                        f"{source} -> {out}: face {index}: DSSIM {face.dssim:.4f}, read after: {reads}",
+                        err=True,
+                    )
+    except VeilError as error:
+        print_error(str(error))
         if as_json:
-            typer.echo(json.dumps({"file": str(item.path), "output": str(target), **result}))
-    finish(len(found), failures)
+            typer.echo(json.dumps({"file": str(source), "error": str(error)}))
+        finish(1, [str(error)])
+        return
+    if as_json:
+        typer.echo(json.dumps({"file": str(source), "output": str(out), **result}))
+    finish(1, [])
 
 
 def eval_attributes(

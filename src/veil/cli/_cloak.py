@@ -111,10 +111,6 @@ def cloak(
             "--robust": robust is not None,
             "--format": output_format != "png",
             "--card": card is not None,
-            "--resume": resume,
-            "--engine": engine != "local",
-            "--workers": workers is not None,
-            "--address": address is not None,
         }
         if used := [option for option, given in identity_only.items() if given]:
             raise fail_usage(f"{', '.join(used)} cloak identity and do not apply with --hide")
@@ -122,7 +118,8 @@ def cloak(
         hide_command(
             paths, out, hide=hide, keep_identity=keep_identity, visible=visible, universal=universal,
             budget=budget, judges=judges, detector=detector, threshold=threshold,
-            keep_metadata=keep_metadata, as_json=as_json,
+            keep_metadata=keep_metadata, resume=resume, engine=engine, workers=workers, address=address,
+            as_json=as_json,
         )  # fmt: skip
         return
     try:
