@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from veil.io._files import IMAGE_EXTENSIONS, FoundFile, find_files, find_images
-from veil.io._image import OUTPUT_FORMATS, check_image, decode_image, read_image, write_image
+from veil.io._image import (
+    OUTPUT_FORMATS,
+    check_image,
+    decode_image,
+    read_image,
+    remove_temporaries,
+    write_image,
+)
 from veil.io._video import VIDEO_EXTENSIONS, VideoFrame, VideoInfo, VideoReader, is_video, probe_video
 from veil.io._video_writer import OUTPUT_VIDEO_FORMATS, VideoWriter
 
@@ -24,5 +31,6 @@ __all__ = [
     "is_video",
     "probe_video",
     "read_image",
+    "remove_temporaries",
     "write_image",
 ]

@@ -9,6 +9,7 @@ crash never leaves half an image behind, and drops all metadata unless asked.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -28,7 +29,15 @@ from veil._config import DEFAULT_MAX_PIXELS
 from veil.errors import ImageTooLargeError, InputError, OutputError, VeilWarning
 from veil.types import Image
 
-__all__ = ["OUTPUT_FORMATS", "check_image", "decode_image", "read_image", "write_image"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "check_image",
+    "decode_image",
+    "read_image",
+    "remove_temporaries",
+    "temporary_path",
+    "write_image",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -295,13 +304,31 @@ def _source_metadata(source: Path, file_format: str) -> dict[str, object]:
     return options
 
 
+def temporary_path(out: Path) -> Path:
+    """The hidden file beside ``out`` that veil's writers fill before renaming it to ``out``."""
+    return out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_temporaries(out: str | Path) -> int:
+    """Delete what writes of ``out`` killed midway left behind (see ``temporary_path``); returns how many.
+
+    A killed process cannot clean up after itself; a job that writes ``out`` again
+    (a resumed folder job) calls this first, so no half-written file stays.
+    """
+    target = Path(out)
+    leftovers = list(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return len(leftovers)
+
+
 def _write_atomically(pil: PILImage.Image, out: Path, file_format: str, options: dict[str, object]) -> None:
     """Write to a hidden temporary file beside out, fsync it, then rename it over out.
 
     The same folder keeps the rename atomic (one filesystem); fsync makes sure the
     bytes are on disk before the name points at them.
     """
-    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    temporary = temporary_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         # "xb" rather than tempfile.mkstemp: mkstemp makes the file 0600, ignoring the umask.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import secrets
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import numpy as np
 
 from veil.errors import InputError, OutputError
-from veil.io._image import _is_same_file
+from veil.io._image import _is_same_file, temporary_path
 from veil.io._video import _QUEUE_FRAMES, VideoFrame, _open_input, _reason, probe_video
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ class VideoWriter:
         self.info = probe_video(source)
         muxer = _check_output(self.path, Path(source), overwrite=overwrite)
         self._source = _open_input(Path(source))
-        self._temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+        self._temporary = temporary_path(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._container: OutputContainer = av.open(str(self._temporary), "w", format=muxer)

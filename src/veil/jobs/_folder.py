@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from veil.errors import OutputError, VeilError
-from veil.io import OUTPUT_FORMATS, FoundFile, find_files
+from veil.io import OUTPUT_FORMATS, FoundFile, find_files, remove_temporaries
 from veil.jobs._manifest import MANIFEST_NAME, Manifest, ManifestRecord
 from veil.types import ProgressUpdate
 
@@ -281,6 +281,7 @@ def _run_one(work: ItemWork, task: FolderTask) -> tuple[FolderTask, int, str | N
     start = time.perf_counter()
     try:
         task.partial.parent.mkdir(parents=True, exist_ok=True)
+        remove_temporaries(task.partial)  # an earlier run killed while writing it left them
         faces = work(task.source, task.partial)
     except VeilError as error:
         task.partial.unlink(missing_ok=True)
