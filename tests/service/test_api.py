@@ -179,6 +179,21 @@ def test_detect_finds_the_astronaut(client: TestClient, photo_png: bytes) -> Non
     assert len(face["landmarks"]) == 5
 
 
+def test_attributes_are_read_from_the_astronauts_face(client: TestClient, photo_png: bytes) -> None:
+    body = client.post("/v1/attributes", files=_upload(photo_png), data={"judge": "sface"}).json()
+    assert (body["file"], body["judge"]) == ("photo.png", "sface")
+    (face,) = body["faces"]
+    assert 70 < face["face"]["box"][0] < 150
+    for attribute in ("gender", "age", "race"):
+        read = face[attribute]
+        assert read["label"] in read["probabilities"]
+        assert abs(sum(read["probabilities"].values()) - 1) < 0.01 and read["confidence"] == max(
+            read["probabilities"].values()
+        )
+    unknown = client.post("/v1/attributes", files=_upload(photo_png), data={"judge": "oracle"})
+    assert unknown.status_code == 422 and "oracle" in unknown.json()["detail"]
+
+
 def test_anonymize_changes_only_the_face(
     client: TestClient, photo_png: bytes, small_astronaut: np.ndarray
 ) -> None:

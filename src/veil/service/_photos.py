@@ -1,4 +1,4 @@
-"""``/v1/detect``, ``/v1/anonymize`` and ``/v1/verify``: a photo in, an answer (or a photo) out."""
+"""``/v1/detect``, ``/v1/anonymize``, ``/v1/attributes``, ``/v1/verify``: a photo in, an answer out."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
+from veil.attributes import DEFAULT_JUDGE, JUDGES
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
 from veil.errors import InputError, VeilError
@@ -17,7 +18,7 @@ from veil.match import DEFAULT_FAR, MATCH_DETECTOR
 from veil.service._apikeys import ApiKey
 from veil.service._app import ServiceState, get_state, require_key
 from veil.service._jobs_api import job_out
-from veil.service._schemas import DetectOut, JobOut, VerifyOut
+from veil.service._schemas import AttributesOut, DetectOut, JobOut, VerifyOut
 from veil.service._uploads import Photo, read_photo
 
 __all__ = ["router"]
@@ -131,6 +132,31 @@ async def anonymize(
     data, faces = await run_in_threadpool(_anonymize, state, photo, options)
     media_type = "image/jpeg" if photo.output_suffix == ".jpg" else "image/png"
     return Response(data, media_type=media_type, headers={"X-Veil-Faces": str(faces)})
+
+
+@router.post("/attributes")
+async def attributes(
+    state: Annotated[ServiceState, Depends(get_state)],
+    key: Annotated[ApiKey, Depends(require_key)],
+    file: PhotoField,
+    judge: Annotated[str, Form(description=f"Whose attribute heads read the faces: {', '.join(JUDGES)}.")] = (
+        DEFAULT_JUDGE
+    ),
+    detector: DetectorField = "auto",
+    threshold: ThresholdField = None,
+) -> AttributesOut:
+    """What attribute classifiers read from each face: gender, age group, race (as ``veil attributes``)."""
+    from veil.attributes import classify_attributes
+
+    if judge not in JUDGES:
+        raise VeilError(f"unknown judge {judge!r}; choose one of: {', '.join(JUDGES)}")
+    photo = await read_photo(file, state.settings)
+    read = await run_in_threadpool(
+        lambda: classify_attributes(photo.image, judge=judge, detector=detector, threshold=threshold)
+    )
+    return AttributesOut.model_validate(
+        {"file": photo.name, "judge": judge, "faces": [f.to_dict() for f in read]}
+    )
 
 
 @router.post("/verify")

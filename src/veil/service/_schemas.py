@@ -57,6 +57,26 @@ class DetectOut(BaseModel):
     faces: list[FaceOut]
 
 
+class AttributeOut(BaseModel):
+    label: str = Field(description="The class the judge reads (gender, age group or race group).")
+    confidence: float = Field(description="The judge's probability of that class.")
+    probabilities: dict[str, float] = Field(description="Every class's probability.")
+
+
+class FaceAttributesOut(BaseModel):
+    face: FaceOut
+    judge: str
+    gender: AttributeOut
+    age: AttributeOut
+    race: AttributeOut
+
+
+class AttributesOut(BaseModel):
+    file: str
+    judge: str = Field(description="Whose heads read the faces (a recognizer's name).")
+    faces: list[FaceAttributesOut]
+
+
 class VerifyOut(BaseModel):
     a: str
     b: str
