@@ -1,4 +1,4 @@
-"""Jobs through the TestClient with a real worker process: anonymize and cloak, cards, zip, delete, expiry."""
+"""Jobs through the TestClient with a real worker: anonymize, cloak, hide, cards, zip, delete, expiry."""
 
 from __future__ import annotations
 
@@ -114,6 +114,32 @@ def test_cloak_job_with_card_and_a_photo_without_a_face(
     assert job_client.get(f"{job['url']}/photos/1").status_code == 409
     names = zipfile.ZipFile(io.BytesIO(job_client.get(done["results_url"]).content)).namelist()
     assert sorted(names) == ["astronaut_card.html", "astronaut_card.json", "astronaut_cloaked.png"]
+
+
+def test_hide_job_flips_the_judges_read_and_fails_a_photo_without_a_face(
+    job_client: TestClient, small_astronaut: np.ndarray
+) -> None:
+    blank = np.full((96, 96, 3), 180, np.uint8)
+    photos = [
+        ("file", ("astronaut.png", encode(small_astronaut), "image/png")),
+        ("file", ("wall.png", encode(blank), "image/png")),
+    ]
+    job = job_client.post("/v1/hide", files=photos, data={"attributes": "gender", "judges": "sface"}).json()
+    assert (job["kind"], job["options"]["hide"], job["options"]["judges"]) == ("hide", "gender", ["sface"])
+    done = wait_for(job_client, job, timeout_s=120)
+    assert done["progress"] == {"done": 1, "failed": 1, "total": 2}
+    protected_item, wall = done["items"]
+    assert wall["error"] == "wall.png: no face large enough to protect"
+    (face,) = protected_item["result"]["faces"]
+    assert face["hidden"] and face["after"]["sface"]["gender"] == face["targets"]["gender"]
+    assert face["before"]["sface"]["gender"] != face["targets"]["gender"]
+    assert face["dssim"] <= 0.01 + 1e-6 and protected_item["card_url"] is None
+    assert _png(job_client, protected_item["result_url"]).shape == small_astronaut.shape
+    names = zipfile.ZipFile(io.BytesIO(job_client.get(done["results_url"]).content)).namelist()
+    assert names == ["astronaut_protected.png"]
+    for field, value in (("attributes", "hair"), ("judges", "oracle")):
+        refused = job_client.post("/v1/hide", files=photos[:1], data={field: value})
+        assert refused.status_code == 422 and value in refused.json()["detail"]
 
 
 def test_deleting_a_running_job_stops_it_and_removes_its_files(

@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
+from veil.attributes import DEFAULT_HIDE_JUDGES, JUDGES, parse_hide
 from veil.cloak import DEFAULT_MODE, DEFAULT_MODELS, MODES
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.errors import InputError, VeilError
@@ -35,6 +36,11 @@ from veil.service._uploads import read_photo
 __all__ = ["job_out", "router"]
 
 router = APIRouter(tags=["jobs"])
+
+RESULT_SUFFIX = {"anonymize": "_blurred", "cloak": "_cloaked", "hide": "_protected"}
+"""What each kind of job adds to a photo's name in downloads."""
+PNG_KINDS = {"cloak", "hide"}
+"""Jobs whose photos come back as PNG, which keeps a perturbation exactly."""
 
 PhotosField = Annotated[list[UploadFile], File(description="One or more photos, each in a part named file.")]
 DetectorField = Annotated[
@@ -101,7 +107,7 @@ async def _submit(
     photos = []
     for upload in files:
         photo = await read_photo(upload, state.settings)
-        output_suffix = ".png" if kind == "cloak" else photo.output_suffix
+        output_suffix = ".png" if kind in PNG_KINDS else photo.output_suffix
         photos.append((photo.name, photo.suffix, output_suffix, photo.data))
     job = await run_in_threadpool(state.store.create_job, owner, kind, options, photos)
     body = job_out(job)
@@ -140,6 +146,47 @@ async def cloak(
         )
     options = {"mode": mode, "models": chosen, "detector": detector, "threshold": threshold, "card": card}
     return await _submit(state, key.id, "cloak", options, file)
+
+
+@router.post("/hide", status_code=202, response_model=JobOut, responses=_ACCEPTED)
+async def hide(
+    state: Annotated[ServiceState, Depends(get_state)],
+    key: Annotated[ApiKey, Depends(require_key)],
+    file: PhotosField,
+    attributes: Annotated[
+        str,
+        Form(
+            description="Attributes to hide: gender, age, race, comma-separated, each optionally =CLASS "
+            "to show instead (age=60+)."
+        ),
+    ] = "gender",
+    visible: Annotated[
+        bool, Form(description="Allow a visible pattern (DSSIM 0.05) that fools more judges.")
+    ] = (False),
+    keep_identity: Annotated[bool, Form(description="Keep face matching working.")] = True,
+    judges: Annotated[
+        str, Form(description=f"Comma-separated judges to optimise against, among {', '.join(JUDGES)}.")
+    ] = ",".join(DEFAULT_HIDE_JUDGES),
+    detector: DetectorField = "auto",
+    threshold: ThresholdField = None,
+) -> JSONResponse:
+    """Queue photos whose attributes classifiers should misread (as ``veil cloak --hide``); poll the job.
+
+    A photo with no face fails (it would not be protected); the others go on.
+    """
+    parse_hide(attributes)
+    chosen = [name.strip() for name in judges.split(",") if name.strip()]
+    if not chosen or not set(chosen) <= set(JUDGES):
+        raise VeilError(f"judges {judges!r}: choose one or more of {', '.join(JUDGES)}")
+    options = {
+        "hide": attributes,
+        "visible": visible,
+        "keep_identity": keep_identity,
+        "judges": chosen,
+        "detector": detector,
+        "threshold": threshold,
+    }
+    return await _submit(state, key.id, "hide", options, file)
 
 
 @router.post("/anonymize/jobs", status_code=202, response_model=JobOut, responses=_ACCEPTED)
@@ -232,7 +279,7 @@ def get_result(
     """The anonymized or cloaked photo (no metadata)."""
     job = _own_job(state, key, job_id)
     item = _done_item(state.store, job, index)
-    suffix = "_cloaked" if job.kind == "cloak" else "_blurred"
+    suffix = RESULT_SUFFIX[job.kind]
     return FileResponse(
         state.store.output_path(job.id, item),
         media_type="image/jpeg" if item.output_ext == ".jpg" else "image/png",
@@ -294,7 +341,7 @@ def get_zip(
     """Every finished photo of a job (and each protection card) in one zip file."""
     job = _own_job(state, key, job_id)
     path = state.settings.tmp_dir / f"{uuid.uuid4().hex}.zip"
-    suffix = "_cloaked" if job.kind == "cloak" else "_blurred"
+    suffix = RESULT_SUFFIX[job.kind]
     used: set[str] = set()
     with zipfile.ZipFile(path, "w") as archive:
         for item in job.items:

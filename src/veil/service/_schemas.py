@@ -151,7 +151,7 @@ class JobItemOut(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str = Field(description="anonymize or cloak.")
+    kind: str = Field(description="anonymize, cloak or hide.")
     status: str = Field(description="queued, running, done (some photos may have failed) or failed.")
     options: dict[str, Any]
     progress: ProgressOut

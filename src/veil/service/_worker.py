@@ -51,7 +51,7 @@ def is_dead_worker(worker: str | None) -> bool:
 
 
 def run_item(store: Store, job: Job, item: Item) -> tuple[int, dict[str, Any]]:
-    """Run one photo of ``job``: the same library calls as ``veil blur`` and ``veil cloak``.
+    """Run one photo of ``job``: the same library calls as ``veil blur``, ``veil cloak`` and its ``--hide``.
 
     Returns the faces processed and the JSON result to store.
     """
@@ -69,6 +69,21 @@ def run_item(store: Store, job: Job, item: Item) -> tuple[int, dict[str, Any]]:
         )
         faces = blur_file(source, target, work, overwrite=True)
         return faces, {"faces": faces}
+    if job.kind == "hide":
+        from veil.attributes import hide_attributes_file
+
+        hidden = hide_attributes_file(
+            source,
+            target,
+            hide=options["hide"],
+            visible=options["visible"],
+            keep_identity=options["keep_identity"],
+            judges=tuple(options["judges"]),
+            detector=options["detector"],
+            threshold=options["threshold"],
+            overwrite=True,
+        )
+        return sum(face.hidden for face in hidden.faces), hidden.to_dict()
     from veil.cloak import CloakWork, cloak_file, protection_card
     from veil.io import read_image
 
