@@ -42,5 +42,7 @@ ResumeOption = Annotated[
     bool, typer.Option(help=f"Continue a job in OUT, skipping what {MANIFEST_NAME} says is done.")
 ]
 EngineOption = Annotated[str, typer.Option(help=f"Where folder jobs run: {', '.join(ENGINES)}.")]
-WorkersOption = Annotated[int | None, typer.Option(help="Processes or Ray actors [default: all cores].")]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Local threads or processes, or Ray actors [default: all cores].")
+]
 AddressOption = Annotated[str | None, typer.Option(help="Ray cluster address [default: a local Ray].")]
