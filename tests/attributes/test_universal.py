@@ -138,3 +138,9 @@ def test_cli_folder_job_with_a_saved_perturbation(
     assert "1 protected (1 faces)" in result.output and (tmp_path / "out" / "one.png").is_file()
     assert runner.invoke(app, command).exit_code == 2  # the manifest is there: needs --resume
     assert runner.invoke(app, [*command, "--resume"]).exit_code == 0
+    single = ["cloak", str(tmp_path / "in" / "one.jpg"), "-o", str(tmp_path / "out" / "one.png"), "--hide",
+              "race=Asian", "--universal", str(tmp_path / "p.npz")]  # fmt: skip
+    before = (tmp_path / "out" / "one.png").read_bytes()
+    refused = runner.invoke(app, single)
+    assert refused.exit_code == 1 and "already exists" in refused.output
+    assert (tmp_path / "out" / "one.png").read_bytes() == before  # nothing overwritten

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from veil.attributes._classes import AGE_GROUPS, ATTRIBUTES, JUDGES, age_group
 from veil.attributes._evaluate import AttributeReport, evaluate_attributes, verification_at_far
-from veil.attributes._files import HideWork, hide_attributes_files
-from veil.attributes._hide import AttributesHidden, FaceHidden, hide_attributes, hide_attributes_file
+from veil.attributes._files import HideWork, hide_attributes_file, hide_attributes_files
+from veil.attributes._hide import AttributesHidden, FaceHidden, hide_attributes
 from veil.attributes._judges import (
     DEFAULT_JUDGE,
     AttributeJudge,

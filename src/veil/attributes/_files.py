@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from veil.attributes._hide import hide_attributes_file
+from veil.attributes._hide import AttributesHidden, hide_attributes
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
 from veil.attributes._universal import UniversalPerturbation, hide_attributes_video
 from veil.detect import AUTO_DETECTOR
@@ -15,7 +15,7 @@ from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
 
-__all__ = ["HideWork", "hide_attributes_files"]
+__all__ = ["HideWork", "hide_attributes_file", "hide_attributes_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class HideWork:
     """Hide attributes in one photo or video; pickles as its options, so pool workers load their own models.
 
     Attributes: See ``veil.attributes.hide_attributes`` (``hide`` is its comma
-    form, ``"gender,age=60+"``). ``universal`` is a saved
+    form, ``"gender,age=60+"``); ``hide_attributes_file`` runs them on one photo. ``universal`` is a saved
     :class:`UniversalPerturbation` (``.npz``): given, every face gets it at once
     instead of an optimisation of its own, and videos are handled too.
     ``keep_metadata`` copies the input's metadata (see ``veil.io.write_image``).
@@ -35,8 +35,10 @@ class HideWork:
     hide: str = "gender"
     visible: bool = False
     keep_identity: bool = True
+    chance: bool = False
     judges: tuple[str, ...] = DEFAULT_HIDE_JUDGES
     budget: float | None = None
+    seed: int = 0
     universal: Path | None = None
     detector: str = "auto"
     threshold: float | None = None
@@ -64,19 +66,7 @@ class HideWork:
             InputError, OutputError: As ``veil.io.read_image`` and ``write_image``.
         """
         if self.universal is None:
-            hidden = hide_attributes_file(
-                source,
-                target,
-                hide=self.hide,
-                visible=self.visible,
-                keep_identity=self.keep_identity,
-                judges=self.judges,
-                budget=self.budget,
-                detector=self.detector,
-                threshold=self.threshold,
-                keep_metadata=self.keep_metadata,
-                overwrite=True,
-            )
+            hidden = hide_attributes_file(source, target, self, overwrite=True)
             return sum(face.hidden for face in hidden.faces)
         perturbation = UniversalPerturbation.load(self.universal)
         if self.kind(source) == "video":
@@ -108,6 +98,41 @@ class HideWork:
             overwrite=True,
         )
         return len(faces)
+
+
+def hide_attributes_file(
+    src: str | Path, dst: str | Path, work: HideWork | None = None, *, overwrite: bool = False
+) -> AttributesHidden:
+    """Protect the photo ``src`` with ``hide_attributes`` and the options of ``work``; write it to ``dst``.
+
+    ``work`` defaults to ``HideWork()``; its ``universal`` is not used here (see
+    ``HideWork``). The output is written atomically, its format from the extension
+    (PNG keeps the perturbation exactly).
+
+    Raises:
+        NoFaceError: No face large enough in the photo (it would not be protected).
+        InputError, OutputError: As ``veil.io.read_image`` and ``write_image`` (``overwrite`` too).
+    """
+    from veil.io import read_image, write_image
+
+    work = work or HideWork()
+    image = read_image(src)
+    result = hide_attributes(
+        image,
+        hide=work.hide,
+        visible=work.visible,
+        keep_identity=work.keep_identity,
+        chance=work.chance,
+        judges=work.judges,
+        budget=work.budget,
+        seed=work.seed,
+        detector=work.detector,
+        threshold=work.threshold,
+    )
+    if not any(face.hidden for face in result.faces):
+        raise NoFaceError(src, "no face large enough to protect")
+    write_image(result.image, dst, keep_metadata=work.keep_metadata, metadata_from=src, overwrite=overwrite)
+    return result
 
 
 def hide_attributes_files(

@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from veil.attributes._judges import get_judge
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES, HIDE_MODES, parse_hide
 from veil.types import Face, Image
 
-__all__ = ["AttributesHidden", "FaceHidden", "hide_attributes", "hide_attributes_file"]
+__all__ = ["AttributesHidden", "FaceHidden", "hide_attributes"]
 
 logger = logging.getLogger(__name__)
 
@@ -197,54 +196,3 @@ def hide_attributes(
         budget=budget,
         keep_identity=keep_identity,
     )
-
-
-def hide_attributes_file(
-    src: str | Path,
-    dst: str | Path,
-    *,
-    hide: str | Sequence[str] = ("gender",),
-    visible: bool = False,
-    keep_identity: bool = True,
-    chance: bool = False,
-    judges: Sequence[str] = DEFAULT_HIDE_JUDGES,
-    budget: float | None = None,
-    seed: int = 0,
-    detector: str = "auto",
-    threshold: float | None = None,
-    keep_metadata: bool = False,
-    overwrite: bool = False,
-) -> AttributesHidden:
-    """Protect the photo ``src`` with ``hide_attributes`` and write it to ``dst`` (atomically).
-
-    Args:
-        src: The photo.
-        dst: The output (format from the extension; PNG keeps the perturbation exactly).
-        hide: See ``hide_attributes``, as are the options up to ``threshold``.
-        visible: See ``hide``.
-        keep_identity: See ``hide``.
-        chance: See ``hide``.
-        judges: See ``hide``.
-        budget: See ``hide``.
-        seed: See ``hide``.
-        detector: See ``hide``.
-        threshold: See ``hide``.
-        keep_metadata: See ``veil.io.write_image``, as is ``overwrite``.
-        overwrite: See ``keep_metadata``.
-
-    Raises:
-        NoFaceError: No face large enough in the photo (it would not be protected).
-        InputError, OutputError: As ``veil.io.read_image`` and ``write_image``.
-    """
-    from veil.errors import NoFaceError
-    from veil.io import read_image, write_image
-
-    image = read_image(src)
-    result = hide_attributes(
-        image, hide=hide, visible=visible, keep_identity=keep_identity, chance=chance, judges=judges,
-        budget=budget, seed=seed, detector=detector, threshold=threshold,
-    )  # fmt: skip
-    if not any(face.hidden for face in result.faces):
-        raise NoFaceError(src, "no face large enough to protect")
-    write_image(result.image, dst, keep_metadata=keep_metadata, metadata_from=src, overwrite=overwrite)
-    return result

@@ -27,13 +27,13 @@ from veil.cli._common import (
     fail_usage,
     finish,
     is_single_file_job,
-    print_error,
     print_job_report,
     progress_bar,
+    report_failure,
     stderr,
 )
 from veil.cli._options import DetectorOption, JsonOption, ThresholdOption
-from veil.errors import VeilError
+from veil.errors import OutputError, VeilError
 from veil.io import find_images
 from veil.jobs import run_each
 
@@ -69,9 +69,7 @@ def attributes(
         for item in run_each(files, work, progress=update):
             if item.error is not None:
                 failures.append(item.error)
-                print_error(item.error)
-                if as_json:
-                    typer.echo(json.dumps({"file": str(item.path), "error": item.error}))
+                report_failure(item.path, item.error, as_json=as_json)
                 continue
             for index, face in enumerate(item.value or []):
                 if as_json:
@@ -156,19 +154,16 @@ def _universal_file(universal: Path, work: HideWork, scratch: Path) -> Path:
 
 
 def _hide_one(source: Path, out: Path, work: HideWork, as_json: bool) -> None:
-    """One photo or video into the file ``out``, with a line per face for a photo."""
+    """One photo or video into the file ``out`` (never over an existing file), a line per face for a photo."""
     from veil.attributes import hide_attributes_file
 
     try:
+        if out.exists():
+            raise OutputError(out, "already exists (choose another output)")
         if work.universal is not None:
-            faces = work(source, out)
-            result: dict[str, object] = {"faces": faces}
+            result: dict[str, object] = {"faces": work(source, out)}
         else:
-            hidden = hide_attributes_file(
-                source, out, hide=work.hide, visible=work.visible, keep_identity=work.keep_identity,
-                judges=work.judges, budget=work.budget, detector=work.detector, threshold=work.threshold,
-                keep_metadata=work.keep_metadata,
-            )  # fmt: skip
+            hidden = hide_attributes_file(source, out, work)
             result = hidden.to_dict()
             for index, face in enumerate(hidden.faces):
                 if face.hidden:
@@ -178,14 +173,12 @@ def _hide_one(source: Path, out: Path, work: HideWork, as_json: bool) -> None:
                         err=True,
                     )
     except VeilError as error:
-        print_error(str(error))
-        if as_json:
-            typer.echo(json.dumps({"file": str(source), "error": str(error)}))
+        report_failure(source, str(error), as_json=as_json)
         finish(1, [str(error)])
-        return
-    if as_json:
-        typer.echo(json.dumps({"file": str(source), "output": str(out), **result}))
-    finish(1, [])
+    else:
+        if as_json:
+            typer.echo(json.dumps({"file": str(source), "output": str(out), **result}))
+        finish(1, [])
 
 
 def eval_attributes(

@@ -24,6 +24,13 @@ def print_error(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
 
+def report_failure(path: str | Path, message: str, *, as_json: bool) -> None:
+    """A failed input: its error on stderr and, with ``--json``, a ``{"file", "error"}`` line on stdout."""
+    print_error(message)
+    if as_json:
+        typer.echo(json.dumps({"file": str(path), "error": message}))
+
+
 def fail_usage(message: str) -> typer.Exit:
     """Print ``message`` and give the exit to raise for bad usage (code 2)."""
     print_error(message)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 import veil
-from veil.cli._common import fail_usage, finish, print_error, progress_bar, stderr
+from veil.cli._common import fail_usage, finish, progress_bar, report_failure, stderr
 from veil.cli._options import DetectorOption, ThresholdOption
 from veil.detect import get_detector
 from veil.errors import VeilError
@@ -48,9 +48,7 @@ def detect(
         for item in run_each(files, work, progress=update):
             if item.error is not None:
                 failures.append(item.error)
-                print_error(item.error)
-                if as_json:
-                    typer.echo(json.dumps({"file": str(item.path), "error": item.error}))
+                report_failure(item.path, item.error, as_json=as_json)
                 continue
             faces = item.value or []
             if as_json:

@@ -70,19 +70,10 @@ def run_item(store: Store, job: Job, item: Item) -> tuple[int, dict[str, Any]]:
         faces = blur_file(source, target, work, overwrite=True)
         return faces, {"faces": faces}
     if job.kind == "hide":
-        from veil.attributes import hide_attributes_file
+        from veil.attributes import HideWork, hide_attributes_file
 
-        hidden = hide_attributes_file(
-            source,
-            target,
-            hide=options["hide"],
-            visible=options["visible"],
-            keep_identity=options["keep_identity"],
-            judges=tuple(options["judges"]),
-            detector=options["detector"],
-            threshold=options["threshold"],
-            overwrite=True,
-        )
+        work_hide = HideWork(**{**options, "judges": tuple(options["judges"])})
+        hidden = hide_attributes_file(source, target, work_hide, overwrite=True)
         return sum(face.hidden for face in hidden.faces), hidden.to_dict()
     from veil.cloak import CloakWork, cloak_file, protection_card
     from veil.io import read_image
