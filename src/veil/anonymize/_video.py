@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,17 @@ from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENG
 from veil.detect import Detector, get_detector
 from veil.detect._tracking import FaceTracker
 from veil.errors import UnknownModelError
-from veil.io import VideoReader, VideoWriter
+from veil.io import VideoFrame, VideoReader, VideoWriter
 from veil.types import Face, Image, Point, ProgressUpdate
 
-__all__ = ["DEFAULT_DETECT_EVERY", "DEFAULT_DETECT_SIDE", "VideoReport", "blur_video", "detect_upright"]
+__all__ = [
+    "DEFAULT_DETECT_EVERY",
+    "DEFAULT_DETECT_SIDE",
+    "VideoReport",
+    "blur_video",
+    "detect_upright",
+    "tracked_faces",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +160,7 @@ def blur_video(
             "blurring %s (%dx%d, %s fps, %d frames, rotation %d) to %s",
             src, info.width, info.height, float(info.fps), info.frames, info.rotation, dst,
         )  # fmt: skip
-        for frame in reader:
-            detections = None
-            if frame.index % detect_every == 0:
-                detections = detect_upright(model, frame.image, info.rotation, detect_side)
-            faces = tracker.update(detections)
+        for frame, faces, detections in tracked_faces(reader, model, tracker, detect_every, detect_side):
             if consent is not None:
                 faces = consent.to_blur(frame.image, faces, detections)
             if faces:
@@ -180,6 +183,22 @@ def blur_video(
     )
     logger.info("blurred %s: %s", src, report.to_dict())
     return report
+
+
+def tracked_faces(
+    reader: VideoReader, model: Detector, tracker: FaceTracker, detect_every: int, detect_side: int | None
+) -> Iterator[tuple[VideoFrame, list[Face], list[Face] | None]]:
+    """Each frame with the faces ``tracker`` follows in it, and the detections on every ``detect_every``-th.
+
+    Detection runs on a copy shrunk to ``detect_side`` (see ``detect_upright``);
+    the frames between keep the faces of the last detection, moved by the tracker.
+    """
+    rotation = reader.info.rotation
+    for frame in reader:
+        detections = None
+        if frame.index % detect_every == 0:
+            detections = detect_upright(model, frame.image, rotation, detect_side)
+        yield frame, tracker.update(detections), detections
 
 
 def detect_upright(model: Detector, image: Image, rotation: int, detect_side: int | None) -> list[Face]:

@@ -383,7 +383,7 @@ def hide_attributes_video(
         ValueError: ``detect_every`` or ``detect_side`` below 1.
     """
     from veil.anonymize import VideoReport
-    from veil.anonymize._video import detect_upright
+    from veil.anonymize._video import tracked_faces
     from veil.detect import get_detector
     from veil.detect._tracking import FaceTracker
     from veil.io import VideoReader, VideoWriter
@@ -399,11 +399,7 @@ def hide_attributes_video(
         VideoWriter(dst, source=src, keep_metadata=keep_metadata, overwrite=overwrite) as writer,
     ):
         info = reader.info
-        for frame in reader:
-            detections = None
-            if frame.index % detect_every == 0:
-                detections = detect_upright(model, frame.image, info.rotation, detect_side)
-            faces = tracker.update(detections)
+        for frame, faces, _ in tracked_faces(reader, model, tracker, detect_every, detect_side):
             if faces:
                 with_faces += 1
                 frame = replace(frame, image=perturbation.apply(frame.image, faces))
