@@ -25,9 +25,10 @@ class HideWork:
     """Hide attributes in one photo or video; pickles as its options, so pool workers load their own models.
 
     Attributes: See ``veil.attributes.hide_attributes`` (``hide`` is its comma
-    form, ``"gender,age=60+"``); ``hide_attributes_file`` runs them on one photo. ``universal`` is a saved
-    :class:`UniversalPerturbation` (``.npz``): given, every face gets it at once
-    instead of an optimisation of its own, and videos are handled too.
+    form, ``"gender,age=60+"``); ``hide_attributes_file`` runs them on one photo.
+    ``universal`` is a saved :class:`UniversalPerturbation` (``.npz``): given,
+    every face gets it at once instead of an optimisation of its own, and videos
+    are handled too.
     ``keep_metadata`` copies the input's metadata (see ``veil.io.write_image``).
     Photos are written as PNG, which keeps the perturbation exactly.
     """
@@ -74,7 +75,7 @@ class HideWork:
                 source,
                 target,
                 perturbation,
-                detector=AUTO_DETECTOR if self.detector == "auto" else self.detector,
+                detector=self.detector,
                 threshold=self.threshold,
                 keep_metadata=self.keep_metadata,
                 overwrite=True,
