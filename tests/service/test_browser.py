@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,4 +136,54 @@ def test_page_cloaks_and_opens_the_card(
     card.wait_for_url("blob:**")
     card.wait_for_load_state()
     assert "sface" in card.content()
+    page.close()
+
+
+def _page_with_key(browser: Any, server: Server, key: str, photo: np.ndarray) -> Any:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.evaluate("(key) => sessionStorage.setItem('veil-api-key', key)", key)
+    page.reload()
+    page.set_input_files(
+        "#files", files=[{"name": "me.png", "mimeType": "image/png", "buffer": encode(photo)}]
+    )
+    return page
+
+
+def test_page_hides_gender_and_lists_what_the_judges_read(
+    browser: Any, served: tuple[Server, str], small_astronaut: np.ndarray
+) -> None:
+    server, key = served
+    page = _page_with_key(browser, server, key, small_astronaut)
+    page.check("input[name=action][value=hide]")
+    page.uncheck("input[name=attribute][value=gender]")
+    page.click("#start")
+    assert page.text_content("#status") == "Choose at least one attribute to hide."
+    page.check("input[name=attribute][value=gender]")
+    page.click("#start")
+    page.wait_for_selector("#photo-0 ul.reads li", timeout=120_000)
+    line = page.text_content("#photo-0 ul.reads li")
+    gender = "(fe)?male"
+    assert re.fullmatch(
+        rf"face 1: gender shown as {gender} \(sface: {gender} → {gender}; facenet: {gender} → {gender}\)",
+        line,
+    ), line
+    page.wait_for_selector("#status:has-text('Finished: 1 done, 0 failed')")
+    assert page.get_attribute("#photo-0 img.after", "src").startswith("blob:")
+    page.close()
+
+
+def test_page_reads_attributes_without_keeping_the_photo(
+    browser: Any, served: tuple[Server, str], small_astronaut: np.ndarray
+) -> None:
+    server, key = served
+    page = _page_with_key(browser, server, key, small_astronaut)
+    page.check("input[name=action][value=read]")
+    page.select_option("#judge", "sface")
+    page.click("#start")
+    page.wait_for_selector("#status:has-text('Read 1 photo(s) with the sface judge.')", timeout=60_000)
+    line = page.text_content("#photo-0 ul.reads li")
+    assert re.fullmatch(r"face 1: (fe)?male \(\d+%\), [0-9+-]+ \(\d+%\), [a-z]+ \(\d+%\)", line), line
+    assert page.query_selector("#photo-0 img.after") is None
+    assert not (server.data_dir / "jobs").exists() or not any((server.data_dir / "jobs").iterdir())
     page.close()

@@ -1,9 +1,10 @@
-// The veil web page: send photos to the API, follow the job, show before and after.
+// The veil web page: send photos to the API, follow the job, show before and after (or what a judge reads).
 // Plain JavaScript, no build step. The API key stays in this tab's sessionStorage.
 "use strict";
 
 const KEY_NAME = "veil-api-key";
 const POLL_MS = 500;
+const ATTRIBUTES = ["gender", "age", "race"];
 const $ = (selector) => document.querySelector(selector);
 
 let chosen = [];   // File objects, in the order they were chosen
@@ -54,7 +55,7 @@ function figure(caption, src) {
   return fig;
 }
 
-function showPhotos() {
+function showPhotos(withAfter = true) {
   const list = $("#results");
   list.replaceChildren();
   shown.clear();
@@ -65,7 +66,8 @@ function showPhotos() {
     title.textContent = file.name;
     const pair = document.createElement("div");
     pair.className = "pair";
-    pair.append(figure("before", URL.createObjectURL(file)), figure("after (working...)", null));
+    pair.append(figure("before", URL.createObjectURL(file)));
+    if (withAfter) pair.append(figure("after (working...)", null));
     const notes = document.createElement("p");
     notes.className = "notes";
     item.append(title, pair, notes);
@@ -89,6 +91,7 @@ async function showResult(item) {
   const blob = await (await api(item.result_url)).blob();
   after.src = URL.createObjectURL(blob);
   caption.textContent = `after (${item.faces} face(s))`;
+  if (job.kind === "hide") listLines(notes, hiddenLines(item.result));
   if (item.card_url) {
     const card = document.createElement("button");
     card.type = "button";
@@ -97,6 +100,39 @@ async function showResult(item) {
     card.addEventListener("click", () => openCard(item.card_url));
     notes.append(card);
   }
+}
+
+// One line per face: for each hidden attribute, what it was pushed towards and what each white-box
+// judge read before and after.
+function hiddenLines(result) {
+  return result.faces.map((face, n) => {
+    if (!face.hidden) return `face ${n + 1}: too small to protect`;
+    const attributes = result.hide.map((attribute) => {
+      const reads = Object.keys(face.after).map((judge) =>
+        `${judge}: ${face.before[judge][attribute]} \u2192 ${face.after[judge][attribute]}`);
+      return `${attribute} shown as ${face.targets[attribute]} (${reads.join("; ")})`;
+    });
+    return `face ${n + 1}: ${attributes.join(", ")}`;
+  });
+}
+
+// One line per face: the class the judge reads for each attribute, with its probability.
+function readLines(faces) {
+  if (!faces.length) return ["no face found"];
+  return faces.map((face, n) => `face ${n + 1}: ` + ATTRIBUTES
+    .map((attribute) => `${face[attribute].label} (${Math.round(100 * face[attribute].confidence)}%)`)
+    .join(", "));
+}
+
+function listLines(parent, lines) {
+  const list = document.createElement("ul");
+  list.className = "reads";
+  for (const line of lines) {
+    const entry = document.createElement("li");
+    entry.textContent = line;
+    list.append(entry);
+  }
+  parent.append(list);
 }
 
 async function openCard(url) {
@@ -132,16 +168,36 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
-async function start() {
-  const action = document.querySelector("input[name=action]:checked").value;
+// The job request of the chosen action, or an error message.
+function jobRequest(action) {
   const form = new FormData();
   chosen.forEach((file) => form.append("file", file, file.name));
-  let path = "/v1/anonymize/jobs";
   if (action === "cloak") {
-    path = "/v1/cloak";
     form.append("mode", $("#mode").value);
-  } else {
-    form.append("method", $("#method").value);
+    return { path: "/v1/cloak", form };
+  }
+  if (action === "hide") {
+    const attributes = Array.from(document.querySelectorAll("input[name=attribute]:checked"))
+      .map((box) => box.value);
+    if (!attributes.length) return { error: "Choose at least one attribute to hide." };
+    form.append("attributes", attributes.join(","));
+    form.append("visible", $("#visible").checked);
+    return { path: "/v1/hide", form };
+  }
+  form.append("method", $("#method").value);
+  return { path: "/v1/anonymize/jobs", form };
+}
+
+async function start() {
+  const action = document.querySelector("input[name=action]:checked").value;
+  if (action === "read") {
+    await readAttributes();
+    return;
+  }
+  const request = jobRequest(action);
+  if (request.error) {
+    setStatus(request.error, true);
+    return;
   }
   $("#start").disabled = true;
   $("#download-zip").disabled = true;
@@ -150,13 +206,43 @@ async function start() {
   showPhotos();
   setStatus("Uploading...");
   try {
-    job = await (await api(path, { method: "POST", body: form })).json();
+    job = await (await api(request.path, { method: "POST", body: request.form })).json();
   } catch (error) {
     setStatus(`Not accepted: ${error.message}`, true);
     refreshStart();
     return;
   }
   poll();
+}
+
+// Ask the judge what it reads from each photo, one request per photo; nothing is kept on the server.
+async function readAttributes() {
+  $("#start").disabled = true;
+  $("#download-zip").disabled = true;
+  $("#delete-job").disabled = true;
+  $("#progress").max = chosen.length;
+  $("#progress").value = 0;
+  showPhotos(false);
+  let failed = 0;
+  for (const [index, file] of chosen.entries()) {
+    setStatus(`Reading ${index + 1} of ${chosen.length}...`);
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("judge", $("#judge").value);
+    const notes = $(`#photo-${index} .notes`);
+    try {
+      const read = await (await api("/v1/attributes", { method: "POST", body: form })).json();
+      listLines(notes, readLines(read.faces));
+    } catch (error) {
+      failed += 1;
+      notes.textContent = error.message;
+      notes.classList.add("error");
+    }
+    $("#progress").value = index + 1;
+  }
+  setStatus(`Read ${chosen.length - failed} photo(s) with the ${$("#judge").value} judge` +
+    (failed ? `, ${failed} failed` : "") + ".", failed > 0);
+  refreshStart();
 }
 
 async function downloadZip() {
