@@ -183,7 +183,7 @@ def test_page_reads_attributes_without_keeping_the_photo(
     page.click("#start")
     page.wait_for_selector("#status:has-text('Read 1 photo(s) with the sface judge.')", timeout=60_000)
     line = page.text_content("#photo-0 ul.reads li")
-    assert re.fullmatch(r"face 1: (fe)?male \(\d+%\), [0-9+-]+ \(\d+%\), [a-z]+ \(\d+%\)", line), line
+    assert re.fullmatch(r"face 1: (fe)?male \(\d+%\), [0-9+-]+ \(\d+%\), [A-Za-z]+ \(\d+%\)", line), line
     assert page.query_selector("#photo-0 img.after") is None
     assert not (server.data_dir / "jobs").exists() or not any((server.data_dir / "jobs").iterdir())
     page.close()
