@@ -17,8 +17,9 @@ from veil.attributes import (
     hide_attributes,
     write_attribute_report,
 )
+from veil.attributes._hide_optimise import CHANCE_TOLERANCE
 from veil.cli import app
-from veil.io import write_image
+from veil.io import read_image, write_image
 from veil.quality import dssim
 
 runner = CliRunner()
@@ -112,9 +113,33 @@ def test_cli_cloak_hide_writes_a_protected_photo(small: np.ndarray, tmp_path: Pa
     assert out.is_file()
 
 
+@pytest.mark.slow
+def test_cli_cloak_hide_towards_chance_leaves_the_judge_undecided(small: np.ndarray, tmp_path: Path) -> None:
+    photo = write_image(small, tmp_path / "in.png")
+    out = tmp_path / "out.png"
+    result = runner.invoke(
+        app,
+        ["cloak", str(photo), "-o", str(out), "--hide", "gender", "--chance", "--models", "sface", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    (face,) = json.loads(result.stdout.splitlines()[-1])["faces"]
+    assert face["targets"] == {"gender": "chance"} and face["goal_reached"]
+    (clean,) = classify_attributes(small, judge="sface")
+    (read,) = classify_attributes(read_image(out), faces=[clean.face], judge="sface")
+    (clean_gender, gender) = (
+        next(p for p in r.predictions if p.attribute == "gender") for r in (clean, read)
+    )
+    assert clean_gender.confidence > 0.5 + CHANCE_TOLERANCE  # the clean face was read with some certainty
+    assert gender.confidence <= 0.5 + CHANCE_TOLERANCE + 0.02  # 0.02: the saved photo's rounding
+
+
 def test_cli_cloak_hide_rejects_bad_attributes_and_videos_without_universal(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["cloak", str(tmp_path), "-o", str(tmp_path / "o"), "--hide", "hair"])
     assert bad.exit_code == 2 and "unknown attribute" in bad.output
+    bad = runner.invoke(
+        app, ["cloak", str(tmp_path), "-o", str(tmp_path / "o"), "--hide", "age=60+", "--chance"]
+    )
+    assert bad.exit_code == 2 and "contradict" in bad.output
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"")
     bad = runner.invoke(app, ["cloak", str(video), "-o", str(tmp_path / "o.mp4"), "--hide", "gender"])

@@ -88,6 +88,9 @@ def test_parse_hide_checks_attributes_and_classes() -> None:
         parse_hide("age=old")
     with pytest.raises(InputError, match="at least one"):
         parse_hide("")
+    assert parse_hide("gender,age", chance=True) == {"gender": None, "age": None}
+    with pytest.raises(InputError, match="contradict"):
+        parse_hide("gender,age=60+", chance=True)
 
 
 def test_cli_attributes_json_lines(astronaut: np.ndarray, tmp_path: Path) -> None:

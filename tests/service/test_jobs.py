@@ -137,8 +137,12 @@ def test_hide_job_flips_the_judges_read_and_fails_a_photo_without_a_face(
     assert _png(job_client, protected_item["result_url"]).shape == small_astronaut.shape
     names = zipfile.ZipFile(io.BytesIO(job_client.get(done["results_url"]).content)).namelist()
     assert names == ["astronaut_protected.png"]
-    for field, value in (("attributes", "hair"), ("judges", "oracle")):
-        refused = job_client.post("/v1/hide", files=photos[:1], data={field: value})
+    for data, value in (
+        ({"attributes": "hair"}, "hair"),
+        ({"judges": "oracle"}, "oracle"),
+        ({"attributes": "age=60+", "chance": "true"}, "contradict"),
+    ):
+        refused = job_client.post("/v1/hide", files=photos[:1], data=data)
         assert refused.status_code == 422 and value in refused.json()["detail"]
 
 

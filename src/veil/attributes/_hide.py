@@ -154,7 +154,7 @@ def hide_attributes(
         threshold: See ``detector``.
 
     Raises:
-        InputError: Unknown attribute or class in ``hide``.
+        InputError: Unknown attribute or class in ``hide``, or a class named with ``chance``.
         VeilError: A judge that is not differentiable (dlib) or no judge.
         UnknownModelError: Unknown judge or detector.
     """
@@ -163,7 +163,7 @@ def hide_attributes(
     from veil.attributes._hide_optimise import Goal, optimise, record
     from veil.cloak._optimise import FaceProblem, white_box_recognizers
 
-    wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide))
+    wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide), chance=chance)
     settings = HIDE_MODES["visible" if visible else "imperceptible"]
     budget = settings.budget if budget is None else budget
     if faces is None:

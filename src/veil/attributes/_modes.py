@@ -48,14 +48,15 @@ On CelebA dev (``benchmarks/attributes.py``, imperceptible) 0.85 kept facenet's 
 84% of its clean value; 0.9 keeps every recognizer near 90% and still fools the black-box judge."""
 
 
-def parse_hide(hide: str | tuple[str, ...] | list[str]) -> dict[str, str | None]:
+def parse_hide(hide: str | tuple[str, ...] | list[str], *, chance: bool = False) -> dict[str, str | None]:
     """Attribute name to the class to push it towards (None: the least likely one) from ``hide``.
 
     ``hide`` holds attribute names, each optionally with ``=CLASS``:
-    ``"gender,age=60+"`` or ``["gender", "age=60+"]``.
+    ``"gender,age=60+"`` or ``["gender", "age=60+"]``. With ``chance`` (every
+    attribute pushed towards a uniform read) no class may be named.
 
     Raises:
-        InputError: An unknown attribute or class, or nothing to hide.
+        InputError: An unknown attribute or class, nothing to hide, or a class named with ``chance``.
     """
     from veil.attributes._classes import ATTRIBUTES
     from veil.errors import InputError
@@ -71,6 +72,8 @@ def parse_hide(hide: str | tuple[str, ...] | list[str]) -> dict[str, str | None]
         if value and value not in ATTRIBUTES[name]:
             choices = ", ".join(ATTRIBUTES[name])
             raise InputError("<hide>", f"{name} has no class {value!r}; choose one of {choices}")
+        if value and chance:
+            raise InputError("<hide>", f"{item}: a class to show and chance (no class) contradict")
         wanted[name] = value or None
     if not wanted:
         raise InputError("<hide>", f"name at least one attribute to hide ({', '.join(ATTRIBUTES)})")

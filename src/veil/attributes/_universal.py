@@ -206,7 +206,7 @@ def universal_perturbation(
 
     if not photos:
         raise InputError("<photos>", "a universal perturbation needs at least one photo")
-    wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide))
+    wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide), chance=chance)
     limit = UNIVERSAL_LIMITS["visible" if visible else "imperceptible"]
     models = [get_judge(name) for name in judges]
     recognizers = white_box_recognizers(list(judges))

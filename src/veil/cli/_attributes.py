@@ -91,6 +91,7 @@ def hide_command(
     hide: str,
     keep_identity: bool,
     visible: bool,
+    chance: bool,
     universal: Path | None,
     budget: float | None,
     judges: tuple[str, ...],
@@ -108,11 +109,12 @@ def hide_command(
     from veil.io import find_files, is_video
 
     try:
-        parse_hide(hide)
+        parse_hide(hide, chance=chance)
         work = HideWork(
             hide=hide,
             visible=visible,
             keep_identity=keep_identity,
+            chance=chance,
             judges=judges,
             budget=budget,
             detector=detector,
@@ -146,7 +148,12 @@ def _universal_file(universal: Path, work: HideWork, scratch: Path) -> Path:
     photos = [veil.read_image(p) for p in find_images([universal])]
     typer.echo(f"learning a universal perturbation from {len(photos)} photos", err=True)
     perturbation = universal_perturbation(
-        photos, hide=work.hide, visible=work.visible, keep_identity=work.keep_identity, judges=work.judges
+        photos,
+        hide=work.hide,
+        visible=work.visible,
+        keep_identity=work.keep_identity,
+        chance=work.chance,
+        judges=work.judges,
     )
     typer.echo(f"universal perturbation: {json.dumps(perturbation.to_dict())}", err=True)
     perturbation.save(scratch / "universal.npz")

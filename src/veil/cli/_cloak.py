@@ -81,6 +81,13 @@ def cloak(
     visible: Annotated[
         bool, typer.Option(help="With --hide: allow a visible pattern (DSSIM 0.05) that fools more judges.")
     ] = False,
+    chance: Annotated[
+        bool,
+        typer.Option(
+            help="With --hide: push each attribute towards a uniform read (no class favoured) instead of "
+            "towards a wrong class."
+        ),
+    ] = False,
     universal: Annotated[
         Path | None,
         typer.Option(
@@ -116,7 +123,8 @@ def cloak(
             raise fail_usage(f"{', '.join(used)} cloak identity and do not apply with --hide")
         judges = tuple(m.strip() for m in models.split(",") if m.strip())
         hide_command(
-            paths, out, hide=hide, keep_identity=keep_identity, visible=visible, universal=universal,
+            paths, out, hide=hide, keep_identity=keep_identity, visible=visible, chance=chance,
+            universal=universal,
             budget=budget, judges=judges, detector=detector, threshold=threshold,
             keep_metadata=keep_metadata, resume=resume, engine=engine, workers=workers, address=address,
             as_json=as_json,

@@ -164,6 +164,9 @@ async def hide(
         bool, Form(description="Allow a visible pattern (DSSIM 0.05) that fools more judges.")
     ] = (False),
     keep_identity: Annotated[bool, Form(description="Keep face matching working.")] = True,
+    chance: Annotated[
+        bool, Form(description="Push each attribute towards a uniform read instead of a wrong class.")
+    ] = False,
     judges: Annotated[
         str, Form(description=f"Comma-separated judges to optimise against, among {', '.join(JUDGES)}.")
     ] = ",".join(DEFAULT_HIDE_JUDGES),
@@ -174,7 +177,7 @@ async def hide(
 
     A photo with no face fails (it would not be protected); the others go on.
     """
-    parse_hide(attributes)
+    parse_hide(attributes, chance=chance)
     chosen = [name.strip() for name in judges.split(",") if name.strip()]
     if not chosen or not set(chosen) <= set(JUDGES):
         raise VeilError(f"judges {judges!r}: choose one or more of {', '.join(JUDGES)}")
@@ -182,6 +185,7 @@ async def hide(
         "hide": attributes,
         "visible": visible,
         "keep_identity": keep_identity,
+        "chance": chance,
         "judges": chosen,
         "detector": detector,
         "threshold": threshold,

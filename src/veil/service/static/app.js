@@ -110,7 +110,9 @@ function hiddenLines(result) {
     const attributes = result.hide.map((attribute) => {
       const reads = Object.keys(face.after).map((judge) =>
         `${judge}: ${face.before[judge][attribute]} \u2192 ${face.after[judge][attribute]}`);
-      return `${attribute} shown as ${face.targets[attribute]} (${reads.join("; ")})`;
+      const target = face.targets[attribute];
+      const goal = target === "chance" ? "pushed towards chance" : `shown as ${target}`;
+      return `${attribute} ${goal} (${reads.join("; ")})`;
     });
     return `face ${n + 1}: ${attributes.join(", ")}`;
   });
@@ -182,6 +184,7 @@ function jobRequest(action) {
     if (!attributes.length) return { error: "Choose at least one attribute to hide." };
     form.append("attributes", attributes.join(","));
     form.append("visible", $("#visible").checked);
+    form.append("chance", $("#chance").checked);
     return { path: "/v1/hide", form };
   }
   form.append("method", $("#method").value);
