@@ -68,6 +68,17 @@ def _drop(page: Any, selector: str, name: str, data: bytes) -> None:
     page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
+def _page_with_key(browser: Any, server: Server, key: str, photo: np.ndarray) -> Any:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.evaluate("(key) => sessionStorage.setItem('veil-api-key', key)", key)
+    page.reload()
+    page.set_input_files(
+        "#files", files=[{"name": "me.png", "mimeType": "image/png", "buffer": encode(photo)}]
+    )
+    return page
+
+
 def test_page_blurs_a_dropped_photo(
     browser: Any, served: tuple[Server, str], small_astronaut: np.ndarray, tmp_path: Path
 ) -> None:
@@ -118,14 +129,8 @@ def test_page_cloaks_and_opens_the_card(
     browser: Any, served: tuple[Server, str], small_astronaut: np.ndarray
 ) -> None:
     server, key = served
-    page = browser.new_page()
-    page.goto(server.url + "/")
-    page.evaluate("(key) => sessionStorage.setItem('veil-api-key', key)", key)
-    page.reload()
+    page = _page_with_key(browser, server, key, small_astronaut)
     assert page.input_value("#api-key") == key
-    page.set_input_files(
-        "#files", files=[{"name": "me.png", "mimeType": "image/png", "buffer": encode(small_astronaut)}]
-    )
     page.check("input[name=action][value=cloak]")
     page.select_option("#mode", "low")
     page.click("#start")
@@ -137,17 +142,6 @@ def test_page_cloaks_and_opens_the_card(
     card.wait_for_load_state()
     assert "sface" in card.content()
     page.close()
-
-
-def _page_with_key(browser: Any, server: Server, key: str, photo: np.ndarray) -> Any:
-    page = browser.new_page()
-    page.goto(server.url + "/")
-    page.evaluate("(key) => sessionStorage.setItem('veil-api-key', key)", key)
-    page.reload()
-    page.set_input_files(
-        "#files", files=[{"name": "me.png", "mimeType": "image/png", "buffer": encode(photo)}]
-    )
-    return page
 
 
 def test_page_hides_gender_and_lists_what_the_judges_read(
