@@ -7,7 +7,10 @@ Writes into the folder given (default ``out/``):
 - ``astronaut_blurred.png``: the photo with the face blurred (``veil blur``'s defaults);
 - ``astronaut_cloaked.png``: the photo cloaked against face recognition (``veil cloak``, mid mode);
 - ``astronaut_card.html`` and ``astronaut_card.json``: its protection card (every
-  recognizer's verdict on clean against cloaked, after each countermeasure).
+  recognizer's verdict on clean against cloaked, after each countermeasure);
+- ``astronaut_gender_hidden.png``: the photo with gender hidden from the attribute
+  judges while face matching still works (``veil cloak --hide gender``), and
+  ``astronaut_gender_hidden.json``: what each judge read before and after.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from skimage import data
 
 import veil
+from veil.attributes import hide_attributes
 from veil.cloak import protection_card
 
 
@@ -39,6 +43,14 @@ def main(out: Path) -> None:
     (out / "astronaut_card.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
     verdict = "protected" if card.protected else "not protected against every check"
     print(f"cloaked: {out / 'astronaut_cloaked.png'} ({verdict}; card: {out / 'astronaut_card.html'})")
+    hidden = hide_attributes(image, hide="gender")
+    veil.write_image(hidden.image, out / "astronaut_gender_hidden.png", overwrite=True)
+    (out / "astronaut_gender_hidden.json").write_text(json.dumps(hidden.to_dict(), indent=2) + "\n")
+    for face in hidden.faces:
+        reads = ", ".join(
+            f"{judge} {face.before[judge]['gender']} -> {face.after[judge]['gender']}" for judge in face.after
+        )
+        print(f"gender hidden: {out / 'astronaut_gender_hidden.png'} (judges read {reads})")
 
 
 if __name__ == "__main__":
