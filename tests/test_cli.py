@@ -125,3 +125,11 @@ def test_blur_one_photo_and_refuse_to_overwrite(astronaut: np.ndarray, tmp_path:
     assert first.exit_code == 0 and "1 face(s) blurred" in first.stderr
     again = runner.invoke(app, ["blur", str(photo), "-o", str(tmp_path / "blurred.png")])
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_help_shows_defaults_that_are_not_values() -> None:
+    """Defaults described in words ("the mode's") show in the help; rich markup must not swallow them."""
+    result = runner.invoke(app, ["cloak", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for described in ("the detector's own", "the mode's", "on in mid and high", "all cores", "a local Ray"):
+        assert f"[default: ({described}" in result.stdout, described

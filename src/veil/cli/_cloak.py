@@ -44,7 +44,9 @@ def cloak(
     paths: PhotosArgument,
     out: OutOption,
     mode: Annotated[str, typer.Option(help=f"Protection level: {_MODES_HELP}.")] = DEFAULT_MODE,
-    budget: Annotated[float | None, typer.Option(help="DSSIM limit per face [default: the mode's].")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="DSSIM limit per face.", show_default="the mode's")
+    ] = None,
     models: Annotated[
         str, typer.Option(help="Comma-separated recognizers to cloak against (differentiable ones).")
     ] = ",".join(DEFAULT_MODELS),
@@ -56,8 +58,8 @@ def cloak(
         bool | None,
         typer.Option(
             "--robust/--no-robust",
-            help="Survive JPEG, resizing and blur [default: on in mid and high].",
-            show_default=False,
+            help="Survive JPEG, resizing and blur.",
+            show_default="on in mid and high",
         ),
     ] = None,
     output_format: Annotated[

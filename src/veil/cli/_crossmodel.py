@@ -207,7 +207,7 @@ def eval_cancelable(
     method: Annotated[str, typer.Option(help=f"Template method: {', '.join(TEMPLATE_METHODS)}.")] = "biohash",
     bits: Annotated[int, typer.Option(help="BioHash length.")] = DEFAULT_BITS,
     images_root: Annotated[
-        Path | None, typer.Option(help="LFW images folder [default: beside the pairs].")
+        Path | None, typer.Option(help="LFW images folder.", show_default="beside the pairs")
     ] = None,
     seed: SeedOption = 0,
     detector: DetectorOption = MATCH_DETECTOR,
@@ -251,7 +251,7 @@ def gallery_migrate(
     map_file: Annotated[Path, typer.Option("--map", help="Map file from veil align-models fit.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Migrated gallery [default: GALLERY.<model>.veil beside it]."),
+        typer.Option("--out", "-o", help="Migrated gallery.", show_default="GALLERY.<model>.veil beside it"),
     ] = None,
     probes: Annotated[
         Path | None,

@@ -59,7 +59,7 @@ def eval_verify(
         Path | None, typer.Option(help="Pairs to choose the threshold on (View 1 DevTrain).")
     ] = None,
     images_root: Annotated[
-        Path | None, typer.Option(help="LFW images folder [default: beside the pairs].")
+        Path | None, typer.Option(help="LFW images folder.", show_default="beside the pairs")
     ] = None,
     model: ModelOption = DEFAULT_RECOGNIZER,
     detector: DetectorOption = MATCH_DETECTOR,

@@ -16,9 +16,7 @@ from veil.errors import VeilError
 
 app = typer.Typer(help="The model zoo: list, pull and verify weights.", no_args_is_help=True)
 
-NamesArgument = Annotated[
-    list[str] | None, typer.Argument(help="Model names [default: all].", show_default=False)
-]
+NamesArgument = Annotated[list[str] | None, typer.Argument(help="Model names.", show_default="all")]
 
 
 @app.command("list")

@@ -8,26 +8,23 @@ from typing import Annotated
 import typer
 
 from veil.detect import AUTO_DETECTOR, DETECTORS
-from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
+from veil.embed import RECOGNIZERS
 from veil.jobs import ENGINES, MANIFEST_NAME
-from veil.match import DEFAULT_FAR
 
 DetectorOption = Annotated[
     str, typer.Option(help=f"Detector: auto (= {AUTO_DETECTOR}), {', '.join(DETECTORS)}.")
 ]
 ThresholdOption = Annotated[
-    float | None, typer.Option(help="Minimum detection score [default: the detector's own, see the README].")
+    float | None,
+    typer.Option(help="Minimum detection score.", show_default="the detector's own, see the README"),
 ]
 ModelOption = Annotated[
     str,
-    typer.Option(
-        help=f"Recognizer: {', '.join(RECOGNIZERS)}, or a fusion such as sface+facenet "
-        f"[default: {DEFAULT_RECOGNIZER}]."
-    ),
+    typer.Option(help=f"Recognizer: {', '.join(RECOGNIZERS)}, or a fusion such as sface+facenet."),
 ]
 FarOption = Annotated[
     float,
-    typer.Option(help=f"False accept rate to decide at: 1e-2, 1e-3 or 1e-4 [default: {DEFAULT_FAR:g}]."),
+    typer.Option(help="False accept rate to decide at: 1e-2, 1e-3 or 1e-4."),
 ]
 FallbackOption = Annotated[
     bool, typer.Option(help="With no face found, use a centred crop (and warn) instead of failing.")
@@ -43,6 +40,6 @@ ResumeOption = Annotated[
 ]
 EngineOption = Annotated[str, typer.Option(help=f"Where folder jobs run: {', '.join(ENGINES)}.")]
 WorkersOption = Annotated[
-    int | None, typer.Option(help="Local threads or processes, or Ray actors [default: all cores].")
+    int | None, typer.Option(help="Local threads or processes, or Ray actors.", show_default="all cores")
 ]
-AddressOption = Annotated[str | None, typer.Option(help="Ray cluster address [default: a local Ray].")]
+AddressOption = Annotated[str | None, typer.Option(help="Ray cluster address.", show_default="a local Ray")]

@@ -195,7 +195,9 @@ def gallery_remove(
 
 @gallery_app.command("create-key")
 def gallery_create_key(
-    path: Annotated[Path | None, typer.Argument(help="Key file [default: $VEIL_HOME/gallery.key].")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Key file.", show_default="$VEIL_HOME/gallery.key")
+    ] = None,
 ) -> None:
     """Create the key that encrypts galleries (a file readable only by you); never overwrites one."""
     try:

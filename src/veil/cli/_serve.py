@@ -13,16 +13,16 @@ from veil.cli._common import fail_usage
 DataDirOption = Annotated[
     Path | None,
     typer.Option(
-        help="Folder for the database, uploads, results and galleries [default: $VEIL_HOME/service].",
-        show_default=False,
+        help="Folder for the database, uploads, results and galleries.",
+        show_default="$VEIL_HOME/service",
     ),
 ]
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
         envvar="VEIL_DATABASE",
-        help="PostgreSQL DSN, postgresql://user:pass@host/db (needs psycopg) [default: SQLite].",
-        show_default=False,
+        help="PostgreSQL DSN, postgresql://user:pass@host/db (needs psycopg).",
+        show_default="SQLite",
     ),
 ]
 
