@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from veil.attributes import (
     HideWork,
+    LiveHider,
     UniversalPerturbation,
     classify_attributes,
     hide_attributes_files,
@@ -100,6 +101,32 @@ def test_save_load_and_video(astronaut: np.ndarray, learned: UniversalPerturbati
     (face,) = classify_attributes(last_clean.image, judge="sface")
     (read,) = classify_attributes(last_out.image, faces=[face.face], judge="sface")
     assert face.label("race") == "White" and read.label("race") == "Asian"
+
+
+@pytest.mark.slow
+def test_live_hider_protects_every_frame_of_a_stream(
+    astronaut: np.ndarray, learned: UniversalPerturbation
+) -> None:
+    """Frames one at a time, as from a camera: detected on frames 0, 3 and 6, tracked between."""
+    import cv2
+
+    frames = []
+    for index in range(8):
+        frame = np.full((480, 640, 3), 60, np.uint8)
+        frame[40:440, 40 + 5 * index : 440 + 5 * index] = cv2.resize(astronaut, (400, 400))
+        frames.append(frame)
+    hider = LiveHider(learned, detect_every=3)
+    protected = [hider(frame) for frame in frames]
+    assert (hider.frames, hider.frames_with_faces, hider.tracks) == (8, 8, 1)
+    for index, (frame, out) in enumerate(zip(frames, protected, strict=True)):
+        rows, cols = np.nonzero((out != frame).any(axis=2))  # around her face only, wherever she is
+        assert len(rows) > 0 and rows.min() > 40 and rows.max() < 440
+        assert cols.min() > 40 + 5 * index and cols.max() < 440 + 5 * index
+    (face,) = classify_attributes(frames[5], judge="sface")  # a frame detection skipped
+    (read,) = classify_attributes(protected[5], faces=[face.face], judge="sface")
+    assert face.label("race") == "White" and read.label("race") == "Asian"
+    blank = np.full((480, 640, 3), 60, np.uint8)
+    assert LiveHider(learned)(blank) is blank  # no face: the frame itself, untouched
 
 
 @pytest.mark.slow

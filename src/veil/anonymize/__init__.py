@@ -13,7 +13,13 @@ from veil.anonymize._image import (
     anonymize_faces,
     blur,
 )
-from veil.anonymize._video import DEFAULT_DETECT_EVERY, DEFAULT_DETECT_SIDE, VideoReport, blur_video
+from veil.anonymize._video import (
+    DEFAULT_DETECT_EVERY,
+    DEFAULT_DETECT_SIDE,
+    FaceFollower,
+    VideoReport,
+    blur_video,
+)
 
 __all__ = [
     "CONSENT_FAR",
@@ -26,6 +32,7 @@ __all__ = [
     "FILTERS",
     "Anonymized",
     "BlurWork",
+    "FaceFollower",
     "VideoReport",
     "anonymize_faces",
     "blur",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,16 @@ from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENG
 from veil.detect import Detector, get_detector
 from veil.detect._tracking import FaceTracker
 from veil.errors import UnknownModelError
-from veil.io import VideoFrame, VideoReader, VideoWriter
+from veil.io import VideoReader, VideoWriter
 from veil.types import Face, Image, Point, ProgressUpdate
 
 __all__ = [
     "DEFAULT_DETECT_EVERY",
     "DEFAULT_DETECT_SIDE",
+    "FaceFollower",
     "VideoReport",
     "blur_video",
     "detect_upright",
-    "tracked_faces",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,12 +142,9 @@ def blur_video(
     """
     if method not in FILTERS:
         raise UnknownModelError("method", method, FILTERS)
-    if detect_every < 1:
-        raise ValueError(f"detect_every must be 1 or more, got {detect_every}")
-    if detect_side is not None and detect_side < 1:
-        raise ValueError(f"detect_side must be 1 or more (or None), got {detect_side}")
-    model = get_detector(detector, threshold=threshold)
-    tracker = FaceTracker()
+    follower = FaceFollower(
+        get_detector(detector, threshold=threshold), detect_every=detect_every, detect_side=detect_side
+    )
     consent = None if keep is None else TrackConsent(Path(keep))
     started = time.perf_counter()
     frames = with_faces = 0
@@ -160,7 +157,8 @@ def blur_video(
             "blurring %s (%dx%d, %s fps, %d frames, rotation %d) to %s",
             src, info.width, info.height, float(info.fps), info.frames, info.rotation, dst,
         )  # fmt: skip
-        for frame, faces, detections in tracked_faces(reader, model, tracker, detect_every, detect_side):
+        for frame in reader:
+            faces, detections = follower(frame.image, info.rotation)
             if consent is not None:
                 faces = consent.to_blur(frame.image, faces, detections)
             if faces:
@@ -175,7 +173,7 @@ def blur_video(
     report = VideoReport(
         frames=frames,
         frames_with_faces=with_faces,
-        tracks=tracker.tracks_started,
+        tracks=follower.tracker.tracks_started,
         tracks_kept=0 if consent is None else len(consent.kept_tracks),
         fps_in=float(info.fps),
         seconds=seconds,
@@ -185,20 +183,43 @@ def blur_video(
     return report
 
 
-def tracked_faces(
-    reader: VideoReader, model: Detector, tracker: FaceTracker, detect_every: int, detect_side: int | None
-) -> Iterator[tuple[VideoFrame, list[Face], list[Face] | None]]:
-    """Each frame with the faces ``tracker`` follows in it, and the detections on every ``detect_every``-th.
+class FaceFollower:
+    """The faces on each frame of a stream, one call per frame, in order: a video's, or a camera's.
 
-    Detection runs on a copy shrunk to ``detect_side`` (see ``detect_upright``);
-    the frames between keep the faces of the last detection, moved by the tracker.
+    Detection runs on every ``detect_every``-th frame, on a copy shrunk to
+    ``detect_side`` and turned upright (see ``detect_upright``); the frames between
+    keep the faces of the last detection, moved by ``tracker``.
+
+    Args:
+        model: The detector.
+        detect_every: Detect on the first frame and every ``detect_every``-th after it.
+        detect_side: Long side of the copy detection runs on; None for the full frame.
+
+    Raises:
+        ValueError: ``detect_every`` or ``detect_side`` below 1.
     """
-    rotation = reader.info.rotation
-    for frame in reader:
+
+    def __init__(self, model: Detector, *, detect_every: int, detect_side: int | None) -> None:
+        if detect_every < 1:
+            raise ValueError(f"detect_every must be 1 or more, got {detect_every}")
+        if detect_side is not None and detect_side < 1:
+            raise ValueError(f"detect_side must be 1 or more (or None), got {detect_side}")
+        self.model = model
+        self.detect_every = detect_every
+        self.detect_side = detect_side
+        self.tracker = FaceTracker()
+        self._frames = 0
+
+    def __call__(self, image: Image, rotation: int = 0) -> tuple[list[Face], list[Face] | None]:
+        """The faces to treat on this frame, and the detections when detection ran on it (else None).
+
+        ``rotation`` is how the frame is stored (``VideoInfo.rotation``); 0 for an upright frame.
+        """
         detections = None
-        if frame.index % detect_every == 0:
-            detections = detect_upright(model, frame.image, rotation, detect_side)
-        yield frame, tracker.update(detections), detections
+        if self._frames % self.detect_every == 0:
+            detections = detect_upright(self.model, image, rotation, self.detect_side)
+        self._frames += 1
+        return self.tracker.update(detections), detections
 
 
 def detect_upright(model: Detector, image: Image, rotation: int, detect_side: int | None) -> list[Face]:

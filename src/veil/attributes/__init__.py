@@ -3,8 +3,9 @@
 ``classify_attributes`` reads a face the way attribute classifiers on face
 embeddings do (a judge per recognizer); ``hide_attributes`` perturbs a photo so
 that they misread the chosen attributes while face matching still accepts the
-person; ``universal_perturbation`` and ``hide_attributes_video`` do the same for
-video in real time; ``hide_attributes_files`` runs either over folders (mirrored,
+person; ``universal_perturbation`` learns one perturbation for a person that
+``LiveHider`` applies to camera frames in real time, and ``hide_attributes_video``
+to videos; ``hide_attributes_files`` runs either over folders (mirrored,
 with a manifest, resumable); ``evaluate_attributes`` measures it all.
 """
 
@@ -22,15 +23,11 @@ from veil.attributes._judges import (
     classify_attributes,
     get_judge,
 )
+from veil.attributes._live import LiveHider, hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES, HIDE_MODES, KEEP_COSINE, HideMode, parse_hide
 from veil.attributes._report import write_attribute_report
 from veil.attributes._split import SPLIT_SEED, utkface_split
-from veil.attributes._universal import (
-    UNIVERSAL_LIMITS,
-    UniversalPerturbation,
-    hide_attributes_video,
-    universal_perturbation,
-)
+from veil.attributes._universal import UNIVERSAL_LIMITS, UniversalPerturbation, universal_perturbation
 
 __all__ = [
     "AGE_GROUPS",
@@ -50,6 +47,7 @@ __all__ = [
     "FaceHidden",
     "HideMode",
     "HideWork",
+    "LiveHider",
     "UniversalPerturbation",
     "age_group",
     "classify_attributes",

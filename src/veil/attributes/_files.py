@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from veil.attributes._hide import AttributesHidden, hide_attributes
+from veil.attributes._live import hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
-from veil.attributes._universal import UniversalPerturbation, hide_attributes_video
+from veil.attributes._universal import UniversalPerturbation
 from veil.detect import AUTO_DETECTOR
 from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job

@@ -11,8 +11,8 @@ back through the inverse similarity transform and added to the face window.
 Its edge is feathered to zero, so no seam shows.
 
 The change is bounded per pixel (``UNIVERSAL_LIMITS``, in 0-255 levels) rather
-than in DSSIM, since it must hold for faces it has not seen; ``cloak_video``
-reports the DSSIM it caused.
+than in DSSIM, since it must hold for faces it has not seen. ``LiveHider``
+(``veil.attributes._live``) applies one to each frame of a camera or a video.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,9 @@ from veil.align import alignment_matrix
 from veil.attributes._classes import ATTRIBUTES, choose_targets
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES, KEEP_COSINE, parse_hide
 from veil.errors import InputError, NoFaceError
-from veil.types import Face, Image, ProgressUpdate
+from veil.types import Face, Image
 
-__all__ = [
-    "UNIVERSAL_LIMITS",
-    "UniversalPerturbation",
-    "hide_attributes_video",
-    "universal_perturbation",
-]
+__all__ = ["UNIVERSAL_LIMITS", "UniversalPerturbation", "universal_perturbation"]
 
 logger = logging.getLogger(__name__)
 
@@ -351,68 +346,3 @@ def _universal_loss(
 def _feather(size: int) -> NDArray[np.float32]:
     ramp = np.clip((np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5)) / (FEATHER * size), 0, 1)
     return np.asarray(np.minimum.outer(ramp, ramp), np.float32)
-
-
-def hide_attributes_video(
-    src: str | Path,
-    dst: str | Path,
-    perturbation: UniversalPerturbation,
-    *,
-    detector: str = "yunet",
-    threshold: float | None = None,
-    detect_every: int = 5,
-    detect_side: int = 480,
-    keep_metadata: bool = False,
-    overwrite: bool = False,
-    progress: Callable[[ProgressUpdate], None] | None = None,
-) -> Any:
-    """Write a copy of the video ``src`` to ``dst`` with ``perturbation`` on every face of every frame.
-
-    Same frame count, timestamps, frame rate, resolution and rotation, H.264,
-    audio copied (``veil.io.VideoWriter``). Faces are detected on every
-    ``detect_every``-th frame, on a copy shrunk to ``detect_side`` pixels, and
-    tracked in between (``veil.anonymize.blur_video`` does the same); no model
-    runs on the other frames, which is what makes 720p run in real time.
-
-    Returns:
-        A ``veil.anonymize.VideoReport``.
-
-    Raises:
-        InputError: ``src`` is not a readable video.
-        OutputError: ``dst`` exists (without ``overwrite``) or cannot be written.
-        ValueError: ``detect_every`` or ``detect_side`` below 1.
-    """
-    from veil.anonymize import VideoReport
-    from veil.anonymize._video import tracked_faces
-    from veil.detect import get_detector
-    from veil.detect._tracking import FaceTracker
-    from veil.io import VideoReader, VideoWriter
-
-    if detect_every < 1 or detect_side < 1:
-        raise ValueError(f"detect_every and detect_side must be 1 or more, got {detect_every}, {detect_side}")
-    model = get_detector(detector, threshold=threshold)
-    tracker = FaceTracker()
-    started = time.perf_counter()
-    frames = with_faces = 0
-    with (
-        VideoReader(src) as reader,
-        VideoWriter(dst, source=src, keep_metadata=keep_metadata, overwrite=overwrite) as writer,
-    ):
-        info = reader.info
-        for frame, faces, _ in tracked_faces(reader, model, tracker, detect_every, detect_side):
-            if faces:
-                with_faces += 1
-                frame = replace(frame, image=perturbation.apply(frame.image, faces))
-            writer.write(frame)
-            frames += 1
-            if progress is not None:
-                progress(ProgressUpdate(done=frames, total=max(info.frames, frames), current=str(src)))
-    seconds = time.perf_counter() - started
-    return VideoReport(
-        frames=frames,
-        frames_with_faces=with_faces,
-        tracks=tracker.tracks_started,
-        fps_in=float(info.fps),
-        seconds=seconds,
-        frames_per_second=frames / seconds if seconds > 0 else 0.0,
-    )
