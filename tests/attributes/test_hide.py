@@ -152,3 +152,16 @@ def test_cli_cloak_hide_refuses_the_identity_cloak_options(tmp_path: Path) -> No
     assert refused.exit_code == 2 and "--mode" in refused.output and "--hide" in refused.output
     refused = runner.invoke(app, ["cloak", str(tmp_path), "-o", out, "--hide", "age", "--card", "c.html"])
     assert refused.exit_code == 2 and "--card" in refused.output
+
+
+def test_chance_is_a_uniform_read_of_the_classes_a_judge_can_read() -> None:
+    import torch
+
+    from veil.attributes._hide_optimise import chance_loss
+
+    readable = np.array([True, True, True, False, True])  # as age: no one aged 45-59 to learn from
+    even = torch.tensor([[1.0, 1.0, 1.0, -30.0, 1.0]])
+    loss, done = chance_loss(even, readable)
+    assert float(loss[0]) == pytest.approx(0.0, abs=1e-6) and bool(done[0])
+    loss, done = chance_loss(torch.tensor([[4.0, 0.0, 0.0, -30.0, 0.0]]), readable)
+    assert float(loss[0]) > 0.5 and not bool(done[0])

@@ -104,3 +104,24 @@ def test_cli_attributes_json_lines(astronaut: np.ndarray, tmp_path: Path) -> Non
     assert set(line["race"]["probabilities"]) == set(ATTRIBUTES["race"])
     bad = runner.invoke(app, ["attributes", str(photo), "--judge", "nope"])
     assert bad.exit_code == 2
+
+
+def test_classes_without_training_data_are_never_targets() -> None:
+    from veil.attributes._classes import choose_targets
+    from veil.attributes._judges import readable_classes
+
+    judges = [get_judge(name) for name in JUDGES]
+    readable = readable_classes(judges)
+    assert readable["gender"].all() and readable["race"].all()
+    assert [ATTRIBUTES["age"][i] for i in np.flatnonzero(~readable["age"])] == [
+        "45-59"
+    ]  # none in this UTKFace
+    read = {
+        "age": np.array([[0.1, 0.3, 0.5, 0.0, 0.1]]),
+        "gender": np.array([[0.9, 0.1]]),
+        "race": np.full((1, 5), 0.2),
+    }
+    assert choose_targets({"age": None}, False, [read], readable) == {"age": 0}  # least likely it can read
+    assert choose_targets({"age": None}, True, [read], readable) == {"age": None}
+    with pytest.raises(InputError, match="never read"):
+        choose_targets({"age": "45-59"}, False, [read], readable)

@@ -36,7 +36,10 @@ def age_group(age: int) -> int:
 
 
 def choose_targets(
-    wanted: Mapping[str, str | None], chance: bool, reads: Sequence[Mapping[str, NDArray[np.floating]]]
+    wanted: Mapping[str, str | None],
+    chance: bool,
+    reads: Sequence[Mapping[str, NDArray[np.floating]]],
+    readable: Mapping[str, NDArray[np.bool_]],
 ) -> dict[str, int | None]:
     """The class index to push each wanted attribute towards; None pushes it towards chance.
 
@@ -46,14 +49,27 @@ def choose_targets(
         reads: Each judge's clean probabilities per attribute, (faces, classes).
             Without a class asked for, the target is the class the judges, on
             average over the faces, find least likely: the furthest flip.
+        readable: Per attribute, the classes every judge can read
+            (``AttributeJudge.readable``); the others are never targets.
+
+    Raises:
+        InputError: A class asked for that some judge cannot read.
     """
+    from veil.errors import InputError
+
     targets: dict[str, int | None] = {}
     for attribute, value in wanted.items():
         if chance:
             targets[attribute] = None
         elif value is not None:
-            targets[attribute] = ATTRIBUTES[attribute].index(value)
+            index = ATTRIBUTES[attribute].index(value)
+            if not readable[attribute][index]:
+                raise InputError(
+                    "<hide>",
+                    f"{attribute}={value}: the judges never read this class (none in their training data)",
+                )
+            targets[attribute] = index
         else:
             mean = np.mean([read[attribute].mean(axis=0) for read in reads], axis=0)
-            targets[attribute] = int(np.argmin(mean))
+            targets[attribute] = int(np.argmin(np.where(readable[attribute], mean, np.inf)))
     return targets

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch.nn import functional
 
 from veil.attributes._classes import ATTRIBUTES, choose_targets
 from veil.attributes._hide import FaceHidden
-from veil.attributes._judges import AttributeJudge
+from veil.attributes._judges import AttributeJudge, readable_classes
 from veil.attributes._modes import KEEP_COSINE, HideMode
 from veil.cloak._optimise import BUDGET_WEIGHT, CONFIRM_STEPS, PENALTY_FROM, FaceProblem
 from veil.cloak._transforms import PlatformTransform, sample_transform
@@ -44,7 +45,7 @@ class Goal:
         reads = [
             model.probabilities(problem.clean[column].numpy()[None]) for column, model in enumerate(models)
         ]
-        targets = choose_targets(wanted, chance, reads)
+        targets = choose_targets(wanted, chance, reads, readable_classes(models))
         before = {
             model.name: {a: ATTRIBUTES[a][int(np.argmax(r[a][0]))] for a in ATTRIBUTES}
             for model, r in zip(models, reads, strict=True)
@@ -52,18 +53,29 @@ class Goal:
         return cls(targets=targets, before=before)
 
 
+def chance_loss(logits: torch.Tensor, readable: NDArray[np.bool_]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, done) per row of (N, K) logits pushed towards a uniform read of the ``readable`` classes.
+
+    The loss is KL(uniform || p) over those classes; a row is done once none of
+    them is read more than ``CHANCE_TOLERANCE`` above 1 / (their count).
+    """
+    log_p = functional.log_softmax(logits[:, torch.from_numpy(readable)], dim=1)
+    count = log_p.shape[1]
+    done = (log_p.exp().max(dim=1).values - 1.0 / count) <= CHANCE_TOLERANCE
+    return -log_p.mean(dim=1) - np.log(count), done
+
+
 def _attribute_loss(
-    logits: torch.Tensor, targets: list[int | None], margin: float
+    logits: torch.Tensor, targets: list[int | None], margin: float, readable: NDArray[np.bool_]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss per face, done per face) for one attribute's (faces, K) logits."""
     losses, done = [], []
     for row, target in enumerate(targets):
         row_logits = logits[row]
         if target is None:
-            log_p = functional.log_softmax(row_logits, dim=0)
-            losses.append(-log_p.mean() - np.log(len(row_logits)))  # KL(uniform || p)
-            p = log_p.exp()
-            done.append((p.max() - 1.0 / len(row_logits)) <= CHANCE_TOLERANCE)
+            loss, ok = chance_loss(row_logits[None], readable)
+            losses.append(loss[0])
+            done.append(ok[0])
         else:
             others = torch.cat([row_logits[:target], row_logits[target + 1 :]])
             lead = row_logits[target] - others.max()
@@ -98,7 +110,9 @@ def optimise(
             features = recognizer.features(pixels.flip(dims=[3]) if mirror else pixels, flip=False)
             for attribute in active[0][1].targets:
                 targets = [g.targets[attribute] for _, g in active]
-                part, ok = _attribute_loss(model.logits(features, attribute), targets, settings.margin)
+                part, ok = _attribute_loss(
+                    model.logits(features, attribute), targets, settings.margin, model.readable(attribute)
+                )
                 loss = loss + part.sum()
                 done &= ok
             if keep_identity:

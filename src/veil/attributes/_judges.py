@@ -124,6 +124,16 @@ class AttributeJudge:
             out[attribute] = exp / exp.sum(axis=1, keepdims=True)
         return out
 
+    def readable(self, attribute: str) -> NDArray[np.bool_]:
+        """Which classes of ``attribute`` this head can read at all.
+
+        A class with no training example (this UTKFace copy has no one aged 45-59)
+        has an all-zero weight row and a bias that keeps it from ever being
+        predicted: no perturbation can make the judge read it.
+        """
+        weight, _ = self.heads[attribute]
+        return np.asarray(np.any(weight != 0, axis=1))
+
     def logits(self, features: torch.Tensor, attribute: str) -> torch.Tensor:
         """(N, K) logits of ``attribute`` for (N, D) unit embeddings; differentiable."""
         import torch
@@ -165,6 +175,14 @@ class AttributeJudge:
         text = (resources.files("veil.models") / "attributes" / f"{self.name}.json").read_text()
         card: dict[str, Any] = json.loads(text)
         return card
+
+
+def readable_classes(judges: Sequence[AttributeJudge]) -> dict[str, NDArray[np.bool_]]:
+    """Per attribute, the classes every one of ``judges`` can read (see ``AttributeJudge.readable``)."""
+    return {
+        attribute: np.logical_and.reduce([judge.readable(attribute) for judge in judges])
+        for attribute in ATTRIBUTES
+    }
 
 
 @functools.cache

@@ -178,7 +178,8 @@ def universal_perturbation(
         photos: A few RGB photos of the person (3 to 10 is plenty); the largest
             face of each is used.
         hide: See ``veil.attributes.hide_attributes``; without a class, the target
-            is the class the judges find least likely over all the photos.
+            is the class the judges find least likely over all the photos (among
+            those they can read).
         visible: Allow changes of up to ``UNIVERSAL_LIMITS["visible"]`` levels
             (default ``"imperceptible"``).
         keep_identity: See ``veil.attributes.hide_attributes``.
@@ -195,7 +196,7 @@ def universal_perturbation(
     import torch
     from torch.nn import functional
 
-    from veil.attributes._judges import get_judge
+    from veil.attributes._judges import get_judge, readable_classes
     from veil.cloak._optimise import white_box_recognizers
     from veil.detect import detect
 
@@ -219,7 +220,7 @@ def universal_perturbation(
         clean_features.append(torch.from_numpy(recognizer.embed(list(crops))))
         frames.append(_frame_map(recognizer.input_size, recognizer.margin))
     reads = [model.probabilities(f.numpy()) for model, f in zip(models, clean_features, strict=True)]
-    targets = choose_targets(wanted, chance, reads)
+    targets = choose_targets(wanted, chance, reads, readable_classes(models))
 
     generator = torch.Generator().manual_seed(seed)
     parameter = (
@@ -298,6 +299,8 @@ def _universal_loss(
     import torch
     from torch.nn import functional
 
+    from veil.attributes._hide_optimise import chance_loss
+
     loss = torch.zeros(())
     report: dict[str, dict[str, float]] = {"fooled": {}, "similarity": {}}
     count = clean_crops[0].shape[0]
@@ -326,9 +329,9 @@ def _universal_loss(
         for attribute, target in targets.items():
             logits = model.logits(features, attribute)
             if target is None:
-                log_p = functional.log_softmax(logits, dim=1)
-                loss = loss + (-log_p.mean(dim=1) - np.log(logits.shape[1])).sum()
-                fooled &= (log_p.exp().max(dim=1).values - 1 / logits.shape[1]) <= 0.1
+                part, done = chance_loss(logits, model.readable(attribute))
+                loss = loss + part.sum()
+                fooled &= done
             else:
                 others = logits.clone()
                 others[:, target] = -torch.inf
