@@ -1,11 +1,15 @@
-"""Soft-biometric privacy benchmark: attribute judges, ``--hide gender``, identity kept, real-time video.
+"""Soft-biometric privacy benchmark: attribute judges, ``--hide``, identity kept, real-time video.
 
 1. Clean accuracy of every judge (sface, facenet, dlib heads) on the UTKFace
    held-back split (``veil.attributes.utkface_split``: 600 photos never used in
    training), per attribute, and gender accuracy per race, age and gender group.
-2. ``hide_attributes(hide="gender")`` in each mode on ``--utk`` held-back photos
-   drawn at random (``SAMPLE_SEED``): gender accuracy of the white-box judges (sface, facenet: optimised
-   against) and of the black-box judge (dlib: never used), against the true labels.
+2. ``hide_attributes`` with each ``--hide`` attribute hidden alone (towards the
+   class the judges find least likely), in each mode, and with each ``--chance``
+   attribute hidden alone towards a uniform read, in the first mode; on ``--utk``
+   held-back photos drawn at random (``SAMPLE_SEED``): accuracy of the white-box
+   judges (sface, facenet: optimised against) and of the black-box judge (dlib:
+   never used), against the true labels, for every attribute (what hiding one
+   does to the others too).
 3. Identity kept, on CelebA dev: for the first ``--identities`` identities with 12
    photos, the first photo (by name) is protected; genuine pairs are it against
    the person's 11 other clean photos, the clean baseline uses the same pairs with
@@ -16,9 +20,12 @@
    identity, applied by ``hide_attributes_video`` to a 720p clip of >= 150
    frames (pans and zooms over CelebA photos of that person, ``_video.py``);
    frames per second of the whole job (decode, detect every 5th frame at 480 px,
-   track, warp, encode), and what the judges read on sampled output frames.
+   track, warp, encode), of ``LiveHider`` alone on the decoded frames (what a
+   camera stream costs), and what the judges read on sampled output frames.
 
-Run: ``python benchmarks/attributes.py [--utk 100] [--identities 30] [--modes imperceptible,visible]``.
+Run: ``python benchmarks/attributes.py [--utk 40] [--identities 20] [--modes imperceptible,visible]
+[--hide gender,age,race] [--chance gender,age]``. ``--update`` runs only the experiments asked for and
+replaces them in the existing results; ``--video-only`` re-measures part 4 (on an idle machine) into them.
 Writes ``benchmarks/results/attributes.json``.
 """
 
@@ -26,21 +33,26 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import data_root, environment, print_table, write_results
+from _common import RESULTS, data_root, environment, print_table, write_results
 from _video import make_test_video
 from veil.attributes import (
     ATTRIBUTES,
     DEFAULT_HIDE_JUDGES,
     HIDE_MODES,
     JUDGES,
+    LiveHider,
+    UniversalPerturbation,
     classify_attributes,
     evaluate_attributes,
     hide_attributes,
@@ -54,19 +66,38 @@ from veil.io import VideoReader, read_image, write_image
 PHOTOS_PER_IDENTITY = 12
 VIDEO_SECONDS = 6.4  # 160 frames at 25 fps
 VIDEO_PHOTOS = 5
+VIDEO_COLUMNS = ["frames", "frames_per_second", "live_frames_per_second", "width", "height"]
 SAMPLE_SEED = 7
 """Seeds the draw of the protected UTKFace photos from the held-back split (the split's own order is by
 file name, which in UTKFace is by age: its first rows are all children)."""
 
 
-def protect_folder(sources: list[tuple[Path, Path]], out: Path, mode: str) -> dict[str, Any]:
-    """Hide gender in each (photo, relative output path); return timing and per-face records."""
+@dataclass(frozen=True)
+class Experiment:
+    """One attribute hidden alone, in one mode, towards the least likely class or towards chance."""
+
+    hide: str
+    mode: str
+    chance: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.hide}{' (chance)' if self.chance else ''}, {self.mode}"
+
+
+def protect_folder(sources: list[tuple[Path, Path]], out: Path, experiment: Experiment) -> dict[str, Any]:
+    """Run the experiment on each (photo, relative output path); return timing and per-face records."""
     seconds, records = [], []
     for photo, relative in sources:
         start = time.perf_counter()
-        result = hide_attributes(read_image(photo), hide="gender", visible=mode == "visible")
+        result = hide_attributes(
+            read_image(photo),
+            hide=experiment.hide,
+            visible=experiment.mode == "visible",
+            chance=experiment.chance,
+        )
         seconds.append(time.perf_counter() - start)
-        print(f"  {mode} {relative}: {seconds[-1]:.1f} s", flush=True)
+        print(f"  {experiment.name} {relative}: {seconds[-1]:.1f} s", flush=True)
         write_image(result.image, out / relative.with_suffix(".png"))
         records.extend(face.to_dict() for face in result.faces)
     return {
@@ -95,108 +126,157 @@ def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--utk", type=int, default=100, help="held-back UTKFace photos to protect per mode")
+    parser.add_argument("--utk", type=int, default=40, help="held-back UTKFace photos to protect per mode")
     parser.add_argument(
-        "--identities", type=int, default=30, help="CelebA identities (one photo protected each)"
+        "--identities", type=int, default=20, help="CelebA identities (one photo protected each)"
     )
     parser.add_argument("--modes", default="imperceptible,visible")
+    parser.add_argument(
+        "--hide", default="gender,age,race", help="attributes, each hidden alone in every mode"
+    )
+    parser.add_argument(
+        "--chance", default="gender,age", help="attributes hidden alone towards chance, in the first mode"
+    )
     parser.add_argument("--skip-video", action="store_true")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="run only the experiments asked for (and the video, unless --skip-video) and replace them "
+        "in the existing results, keeping the rest",
+    )
+    parser.add_argument(
+        "--video-only",
+        action="store_true",
+        help="re-measure only the real-time video figures (on an idle machine) into the existing results",
+    )
     args = parser.parse_args()
     data = data_root()
+    if args.video_only:
+        result = json.loads((RESULTS / "attributes.json").read_text())
+        result["video"] = video(next(iter(celeba_people(data, 1).values())))
+        print_table("Universal perturbation on 720p video", [result["video"]], VIDEO_COLUMNS)
+        print(f"wrote {write_results('attributes', result)}")
+        return
     utkface = data / "utkface"
     with (utkface / "labels.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
     _, held_back = utkface_split(len(rows))
     sample = np.random.default_rng(SAMPLE_SEED).permutation(held_back)[: args.utk]
-    result: dict[str, Any] = {
-        "benchmark": "attributes",
-        "env": environment("torch", "scikit-learn", "av"),
-        "inputs": {
-            "utkface": f"held-back split: {len(held_back)} of {len(rows)} photos (seeded, by file); "
-            f"{args.utk} of them drawn with seed {SAMPLE_SEED} are protected",
-            "celeba": f"first {args.identities} identities with {PHOTOS_PER_IDENTITY} photos",
-            "white_box": list(DEFAULT_HIDE_JUDGES),
-            "black_box": [j for j in JUDGES if j not in DEFAULT_HIDE_JUDGES],
-        },
+    inputs = {
+        "utkface": f"held-back split: {len(held_back)} of {len(rows)} photos (seeded, by file); "
+        f"{args.utk} of them drawn with seed {SAMPLE_SEED} are protected",
+        "celeba": f"first {args.identities} identities with {PHOTOS_PER_IDENTITY} photos",
+        "white_box": list(DEFAULT_HIDE_JUDGES),
+        "black_box": [j for j in JUDGES if j not in DEFAULT_HIDE_JUDGES],
     }
-
-    start = time.perf_counter()
-    clean = clean_accuracy(utkface, rows, held_back)
-    result["clean"] = clean
-    overall = [r for r in clean["rows"] if r["group"] == "all"]
-    print_table("Clean accuracy, UTKFace held-back split", overall, ["judge", "attribute", "n", "before"])
-    gender_groups = [r for r in clean["rows"] if r["attribute"] == "gender"]
-    print_table("Clean gender accuracy per group", gender_groups, ["judge", "group", "n", "before"])
-    print(f"clean accuracy: {time.perf_counter() - start:.0f} s", flush=True)
-
-    identities = list_identities(data / "celeba" / "images")
-    chosen = [n for n, p in identities.items() if len(p) == PHOTOS_PER_IDENTITY][: args.identities]
-    result["modes"] = {}
-    summary = []
-    for mode in args.modes.split(","):
-        entry: dict[str, Any] = {
-            "settings": {"budget": HIDE_MODES[mode].budget, "margin": HIDE_MODES[mode].margin}
+    if args.update:
+        result = json.loads((RESULTS / "attributes.json").read_text())
+        if result["inputs"] != inputs:
+            sys.exit("--update needs the --utk and --identities of the results it updates")
+    else:
+        result = {
+            "benchmark": "attributes",
+            "inputs": inputs,
+            "clean": clean_accuracy(utkface, rows, held_back),
         }
-        with tempfile.TemporaryDirectory() as work:
-            root = Path(work)
-            utk_sources = [(utkface / rows[i]["file"], Path(Path(rows[i]["file"]).name)) for i in sample]
-            (root / "utk_clean").mkdir()
-            for photo, relative in utk_sources:
-                shutil.copyfile(photo, root / "utk_clean" / relative)
-            start = time.perf_counter()
-            entry["utkface_speed"] = protect_folder(utk_sources, root / "utk_protected", mode)
-            utk = evaluate_attributes(
-                root / "utk_clean", root / "utk_protected", labels=utkface / "labels.csv"
-            )
-            entry["utkface"] = utk.to_dict()
-            print(
-                f"{mode}: UTKFace protected and measured in {time.perf_counter() - start:.0f} s", flush=True
-            )
+        overall = [r for r in result["clean"]["rows"] if r["group"] == "all"]
+        print_table("Clean accuracy, UTKFace held-back split", overall, ["judge", "attribute", "n", "before"])
+        gender_groups = [r for r in result["clean"]["rows"] if r["attribute"] == "gender"]
+        print_table("Clean gender accuracy per group", gender_groups, ["judge", "group", "n", "before"])
+    result["env"] = environment("torch", "scikit-learn", "av")
 
-            celeba_sources = []
-            for name in chosen:
-                for photo in identities[name]:
-                    (root / "celeba_clean" / name).mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(photo, root / "celeba_clean" / name / photo.name)
-                celeba_sources.append((identities[name][0], Path(name) / identities[name][0].name))
-            start = time.perf_counter()
-            entry["celeba_speed"] = protect_folder(celeba_sources, root / "celeba_protected", mode)
-            celeba = evaluate_attributes(root / "celeba_clean", root / "celeba_protected")
-            entry["celeba"] = celeba.to_dict()
-            print(f"{mode}: CelebA protected and measured in {time.perf_counter() - start:.0f} s", flush=True)
-        result["modes"][mode] = entry
-        for row in utk.accuracy:
-            if row["group"] == "all" and row["attribute"] == "gender":
-                summary.append(
-                    {
-                        "mode": mode,
-                        "judge": row["judge"],
-                        "box": "white" if row["white_box"] else "black",
-                        "gender_clean": row["before"],
-                        "gender_after": row["after"],
-                        "tar_clean": celeba.verification[row["judge"]]["tar_clean"],
-                        "tar_protected": celeba.verification[row["judge"]]["tar_protected"],
-                        "tar_ratio": celeba.verification[row["judge"]].get("ratio"),
-                        "dssim_utk": utk.quality["dssim_mean"],
-                        "psnr_utk": utk.quality["psnr_mean"],
-                        "dssim_celeba": celeba.quality["dssim_mean"],
-                    }
-                )
+    people = celeba_people(data, args.identities)
+    modes = args.modes.split(",")
+    experiments = [Experiment(hide, mode) for hide in args.hide.split(",") if hide for mode in modes]
+    experiments += [Experiment(hide, modes[0], chance=True) for hide in args.chance.split(",") if hide]
+    entries = {Experiment(e["hide"], e["mode"], e["chance"]): e for e in result.get("experiments", [])}
+    for experiment in experiments:
+        entries[experiment] = run_experiment(experiment, utkface, rows, sample, people)
+    result["experiments"] = list(entries.values())
+    summary = [row for experiment, entry in entries.items() for row in summary_rows(experiment, entry)]
     print_table(
-        "--hide gender: UTKFace gender accuracy (held-back) and CelebA TAR at FAR 1e-3",
+        "Each attribute hidden alone: its accuracy on UTKFace (held-back) and CelebA TAR at FAR 1e-3",
         summary,
         list(summary[0]),
     )
     result["rows"] = summary
 
     if not args.skip_video:
-        result["video"] = video(identities[chosen[0]])
-        print_table(
-            "Universal perturbation on 720p video",
-            [result["video"]],
-            ["frames", "frames_per_second", "width", "height"],
-        )
+        result["video"] = video(next(iter(people.values())))
+        print_table("Universal perturbation on 720p video", [result["video"]], VIDEO_COLUMNS)
     print(f"wrote {write_results('attributes', result)}")
+
+
+def celeba_people(data: Path, count: int) -> dict[str, list[Path]]:
+    """The first ``count`` CelebA identities with ``PHOTOS_PER_IDENTITY`` photos: name to photos."""
+    identities = list_identities(data / "celeba" / "images")
+    chosen = [name for name, photos in identities.items() if len(photos) == PHOTOS_PER_IDENTITY][:count]
+    return {name: identities[name] for name in chosen}
+
+
+def run_experiment(
+    experiment: Experiment,
+    utkface: Path,
+    rows: list[dict[str, str]],
+    sample: np.ndarray,
+    people: dict[str, list[Path]],
+) -> dict[str, Any]:
+    """Protect the UTKFace sample and the first photo of each CelebA person; measure both."""
+    settings = HIDE_MODES[experiment.mode]
+    entry: dict[str, Any] = {
+        "hide": experiment.hide,
+        "mode": experiment.mode,
+        "chance": experiment.chance,
+        "settings": {"budget": settings.budget, "margin": settings.margin},
+    }
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        utk_sources = [(utkface / rows[i]["file"], Path(Path(rows[i]["file"]).name)) for i in sample]
+        (root / "utk_clean").mkdir()
+        for photo, relative in utk_sources:
+            shutil.copyfile(photo, root / "utk_clean" / relative)
+        start = time.perf_counter()
+        entry["utkface_speed"] = protect_folder(utk_sources, root / "utk_protected", experiment)
+        utk = evaluate_attributes(root / "utk_clean", root / "utk_protected", labels=utkface / "labels.csv")
+        entry["utkface"] = utk.to_dict()
+        print(f"{experiment.name}: UTKFace protected and measured in {time.perf_counter() - start:.0f} s")
+
+        celeba_sources = []
+        for name, photos in people.items():
+            for photo in photos:
+                (root / "celeba_clean" / name).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(photo, root / "celeba_clean" / name / photo.name)
+            celeba_sources.append((photos[0], Path(name) / photos[0].name))
+        start = time.perf_counter()
+        entry["celeba_speed"] = protect_folder(celeba_sources, root / "celeba_protected", experiment)
+        entry["celeba"] = evaluate_attributes(root / "celeba_clean", root / "celeba_protected").to_dict()
+        print(f"{experiment.name}: CelebA protected and measured in {time.perf_counter() - start:.0f} s")
+    return entry
+
+
+def summary_rows(experiment: Experiment, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per judge: the hidden attribute's accuracy before and after, TAR kept, and image quality."""
+    utk, celeba = entry["utkface"], entry["celeba"]
+    return [
+        {
+            "hide": experiment.hide,
+            "chance": experiment.chance,
+            "mode": experiment.mode,
+            "judge": row["judge"],
+            "box": "white" if row["white_box"] else "black",
+            "clean": row["before"],
+            "after": row["after"],
+            "chance_level": 1 / len(ATTRIBUTES[experiment.hide]),
+            "tar_clean": celeba["verification"][row["judge"]]["tar_clean"],
+            "tar_protected": celeba["verification"][row["judge"]]["tar_protected"],
+            "tar_ratio": celeba["verification"][row["judge"]].get("ratio"),
+            "dssim_utk": utk["quality"]["dssim_mean"],
+            "psnr_utk": utk["quality"]["psnr_mean"],
+            "dssim_celeba": celeba["quality"]["dssim_mean"],
+        }
+        for row in utk["accuracy"]
+        if row["group"] == "all" and row["attribute"] == experiment.hide
+    ]
 
 
 def video(photos: list[Path]) -> dict[str, Any]:
@@ -210,6 +290,7 @@ def video(photos: list[Path]) -> dict[str, Any]:
         )
         out = Path(work) / "out.mp4"
         report = hide_attributes_video(clip, out, perturbation)
+        live = live_frames_per_second(clip, perturbation)
         reads: dict[str, list[int]] = {j: [0, 0] for j in JUDGES}  # [frames read as the target, frames read]
         with VideoReader(clip) as clean_frames, VideoReader(out) as frames:
             for clean, protected in zip(clean_frames, frames, strict=True):
@@ -228,11 +309,23 @@ def video(photos: list[Path]) -> dict[str, Any]:
         "width": info.width,
         "height": info.height,
         "learn_seconds": learn_seconds,
+        "live_frames_per_second": live,
         "perturbation": perturbation.to_dict(),
         "target_read_rate": {j: (hit / n if n else None) for j, (hit, n) in reads.items()},
         "frames_checked": {j: n for j, (_, n) in reads.items()},
         "attributes": list(ATTRIBUTES),
     }
+
+
+def live_frames_per_second(clip: Path, perturbation: UniversalPerturbation) -> float:
+    """Frames per second of ``LiveHider`` alone on the clip's decoded frames, as a camera would feed it."""
+    with VideoReader(clip) as reader:
+        frames = [frame.image for frame in reader]
+    hider = LiveHider(perturbation)
+    start = time.perf_counter()
+    for image in frames:
+        hider(image)
+    return len(frames) / (time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,12 @@ HIDE_MODES: dict[str, HideMode] = {
     "imperceptible": HideMode(budget=0.01, max_steps=60, learning_rate=0.01, margin=3.0, robust=False),
     "visible": HideMode(budget=0.05, max_steps=80, learning_rate=0.03, margin=6.0, robust=True),
 }
-"""Measured by ``benchmarks/attributes.py`` (2026-11-29; 40 held-back UTKFace photos, 20 CelebA people):
-imperceptible: white-box gender accuracy 15%, black-box (dlib) 55%, TAR at FAR 1e-3 kept at 95% (sface)
-of its clean value, 4 s per face; visible: white-box 15-18%, black-box 40%, TAR 90% (sface), 13 s per
-face. Black-box transfer comes mostly from children's faces; on adults (CelebA) dlib's read rarely moves."""
+"""Measured by ``benchmarks/attributes.py`` (2026-11-30; 40 held-back UTKFace photos, 20 CelebA people),
+hiding gender: imperceptible: white-box accuracy 15%, black-box (dlib) 55%, TAR at FAR 1e-3 kept at 95%
+(sface) of its clean value, 4 s per face; visible: white-box 15%, black-box 42.5%, TAR 93% (sface),
+14 s per face. Race behaves alike (white-box 2.5-17.5%, black-box 40-62.5%); age does not move far (the
+least likely readable class, 60+, has almost no training faces). Black-box transfer comes mostly from
+children's faces; on adults (CelebA) dlib's read rarely moves."""
 
 DEFAULT_HIDE_JUDGES = ("sface", "facenet")
 """The white-box ensemble; the dlib judge is kept out as the black-box test (it is not differentiable)."""
