@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import veil
-from veil.detect import DETECTORS
+from veil.detect import AUTO_DETECTOR, DETECTORS, resolve_detector
 from veil.errors import InputError, UnknownModelError
 from veil.evaluate import load_imglab_boxes, score_detections
 from veil.types import Face
@@ -105,3 +105,9 @@ def test_default_detector_finds_the_annotated_faces(shared_data: Path) -> None:
     score = score_detections(photos, found)
     assert score.faces == 43
     assert score.recall >= 0.97 and score.precision >= 0.90, score
+
+
+def test_auto_resolves_to_the_detector_it_stands_for() -> None:
+    assert resolve_detector("auto") == AUTO_DETECTOR
+    assert resolve_detector("auto+centerface") == f"{AUTO_DETECTOR}+centerface"
+    assert resolve_detector("dlib-hog") == "dlib-hog"

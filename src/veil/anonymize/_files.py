@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from veil.anonymize._consent import consented
 from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
-from veil.detect import AUTO_DETECTOR, get_detector
+from veil.detect import get_detector, resolve_detector
 from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
@@ -48,7 +48,7 @@ class BlurWork:
         OpenCV's and dlib's detectors run one call at a time per model, and consent
         checks run torch recognizers, so those jobs use processes.
         """
-        names = (AUTO_DETECTOR if name == "auto" else name for name in self.detector.split("+"))
+        names = resolve_detector(self.detector).split("+")
         return self.keep is None and all(name == "yunet" for name in names)
 
     def kind(self, path: Path) -> str | None:
@@ -131,8 +131,6 @@ def blur_files(
     ``workers``, ``address`` and what is written where.
     """
     work = work or BlurWork()
-    if work.detector == "auto":  # the manifest records which detector really ran
-        work = replace(work, detector=AUTO_DETECTOR)
     return run_folder_job(
         inputs,
         Path(out),

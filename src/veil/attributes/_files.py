@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from veil.attributes._hide import AttributesHidden, hide_attributes
 from veil.attributes._live import hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
 from veil.attributes._universal import UniversalPerturbation
-from veil.detect import AUTO_DETECTOR
 from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
@@ -156,8 +155,6 @@ def hide_attributes_files(
     ``address`` and what is written where.
     """
     work = work or HideWork()
-    if work.detector == "auto":  # the manifest records which detector really ran
-        work = replace(work, detector=AUTO_DETECTOR)
     logger.info("hiding %s below %d inputs into %s", work.hide, len(inputs), out)
     return run_folder_job(
         inputs,

@@ -12,7 +12,7 @@ from pathlib import Path
 from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES
 from veil.cloak._results import Cloaked
 from veil.cloak._targets import Target, choose_target, person_embeddings
-from veil.detect import AUTO_DETECTOR, get_detector
+from veil.detect import get_detector
 from veil.errors import InputError, NoFaceError, OutputError, VeilError
 from veil.io import IMAGE_EXTENSIONS, find_images, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
@@ -218,8 +218,6 @@ def cloak_files(
     ``address`` and what is written where. Files that are not photos are skipped.
     """
     work = work or CloakWork()
-    if work.detector == "auto":  # the manifest records which detector really ran
-        work = replace(work, detector=AUTO_DETECTOR)
     if target_dir is not None:
         photos = find_images(inputs)
         if not photos:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from veil.detect._base import Detector, box_iou
-from veil.detect._registry import AUTO_DETECTOR, DEFAULT_THRESHOLDS, DETECTORS, get_detector
+from veil.detect._registry import AUTO_DETECTOR, DEFAULT_THRESHOLDS, DETECTORS, get_detector, resolve_detector
 from veil.types import Face, Image
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "detect",
     "detect_batch",
     "get_detector",
+    "resolve_detector",
 ]
 
 

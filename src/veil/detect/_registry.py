@@ -9,7 +9,7 @@ from veil import models
 from veil.detect._base import Detector
 from veil.errors import UnknownModelError
 
-__all__ = ["AUTO_DETECTOR", "DEFAULT_THRESHOLDS", "DETECTORS", "get_detector"]
+__all__ = ["AUTO_DETECTOR", "DEFAULT_THRESHOLDS", "DETECTORS", "get_detector", "resolve_detector"]
 
 AUTO_DETECTOR = "yunet"
 """What ``detector="auto"`` means; chosen by ``benchmarks/detect.py`` (see the README)."""
@@ -66,6 +66,14 @@ DETECTORS: dict[str, Callable[[float], Detector]] = {
     "dlib-hog": _dlib_hog,
     "dlib-cnn": _dlib_cnn,
 }
+
+
+def resolve_detector(name: str) -> str:
+    """The detector ``name`` stands for: ``"auto"``, alone or in a union, becomes ``AUTO_DETECTOR``.
+
+    What manifests and reports record, so that they say which detector really ran.
+    """
+    return "+".join(AUTO_DETECTOR if part == "auto" else part for part in name.split("+"))
 
 
 def get_detector(name: str = "auto", *, threshold: float | None = None) -> Detector:

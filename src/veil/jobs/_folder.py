@@ -28,6 +28,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
+from veil.detect import resolve_detector
 from veil.errors import OutputError, VeilError
 from veil.io import OUTPUT_FORMATS, FoundFile, find_files, remove_temporaries
 from veil.jobs._manifest import MANIFEST_NAME, Manifest, ManifestRecord
@@ -47,7 +48,7 @@ class ItemWork(Protocol):
 
     @property
     def detector(self) -> str:
-        """The detector's name, recorded in the manifest."""
+        """The detector's name (``"auto"`` is recorded in the manifest as the detector it stands for)."""
         ...
 
     @property
@@ -221,7 +222,7 @@ def run_folder_job(
             progress(ProgressUpdate(done=done, total=total, current=current, failed=failed))
 
     for task, faces, error, ms in _execute(tasks, work, engine=engine, workers=workers, address=address):
-        record = _finish(task, out, work.detector, faces, error, ms, overwrite=resume)
+        record = _finish(task, out, resolve_detector(work.detector), faces, error, ms, overwrite=resume)
         manifest.append(record)
         if record.status == "done":
             task.partial.replace(task.target)
