@@ -127,6 +127,10 @@ def test_live_hider_protects_every_frame_of_a_stream(
     assert face.label("race") == "White" and read.label("race") == "Asian"
     blank = np.full((480, 640, 3), 60, np.uint8)
     assert LiveHider(learned)(blank) is blank  # no face: the frame itself, untouched
+    bgr = np.ascontiguousarray(frames[0][:, :, ::-1])  # as OpenCV's capture gives it
+    assert np.array_equal(LiveHider(learned)(bgr[:, :, ::-1]), protected[0])  # a reversed view works
+    with pytest.raises(InputError, match=r"shape \(H, W, 3\)"):
+        LiveHider(learned)(frames[0][:, :, 0])  # a grey frame
 
 
 @pytest.mark.slow

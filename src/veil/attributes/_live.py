@@ -84,7 +84,14 @@ class LiveHider:
         """The frame with the perturbation on every face (the frame itself when it shows none).
 
         ``rotation`` is how the frame is stored (``VideoInfo.rotation``); 0 for camera frames.
+        A view such as OpenCV's BGR frame reversed to RGB is copied once to be contiguous.
+
+        Raises:
+            InputError: ``image`` is not an RGB ``uint8`` array of shape (H, W, 3).
         """
+        from veil.io import check_image
+
+        image = check_image(image)
         faces, _ = self._follower(image, rotation)
         self.frames += 1
         if not faces:
