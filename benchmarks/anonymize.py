@@ -40,8 +40,7 @@ from PIL import Image as PILImage
 import veil
 from _common import REPO, data_root, environment, print_table, write_results
 from _video import make_test_video
-from veil.anonymize import BlurWork, blur_video
-from veil.detect import AUTO_DETECTOR
+from veil.anonymize import DEFAULT_DETECTOR, BlurWork, blur_video
 from veil.evaluate import evaluate_anonymization, load_imglab_boxes, score_detections, utility_report
 from veil.types import Face
 
@@ -124,7 +123,12 @@ def recall(data: Path) -> dict[str, Any]:
     photos = [
         p for name in ("training.xml", "testing.xml") for p in load_imglab_boxes(data / "dlib_faces" / name)
     ]
-    ours = [np.array([f.box for f in veil.detect(veil.read_image(p.path))]).reshape(-1, 4) for p in photos]
+    ours = [
+        np.array([f.box for f in veil.detect(veil.read_image(p.path), detector=DEFAULT_DETECTOR)]).reshape(
+            -1, 4
+        )
+        for p in photos
+    ]
     listing = subprocess.run(
         [str(DEFACE / "bin" / "python"), "-c", DEFACE_BOXES, *[str(p.path) for p in photos]],
         check=True,
@@ -157,7 +161,9 @@ def people_photos(data: Path) -> list[np.ndarray]:
 def utility(data: Path, work: BlurWork) -> dict[str, Any]:
     before = people_photos(data)
     after = [
-        veil.blur(image, method=work.method, strength=work.strength, expand=work.expand).image
+        veil.blur(
+            image, method=work.method, strength=work.strength, expand=work.expand, detector=work.detector
+        ).image
         for image in before
     ]
     return utility_report(before, after).to_dict()
@@ -178,7 +184,8 @@ def utility_controls(data: Path) -> dict[str, float]:
         "mirror": [np.ascontiguousarray(image[:, ::-1]) for image in before],
         "placebo_blur": [
             veil.anonymize.anonymize_faces(
-                image, [_mirrored(face, image.shape[1]) for face in veil.detect(image)]
+                image,
+                [_mirrored(face, image.shape[1]) for face in veil.detect(image, detector=DEFAULT_DETECTOR)],
             )
             for image in before
         ],
@@ -296,7 +303,7 @@ def main() -> None:
             "utility_controls": "top-1 agreement (as above) after JPEG re-encoding, mirroring, "
             "or the default blur at the mirrored face boxes",
         },
-        "defaults": {**asdict(BlurWork()), "detector": AUTO_DETECTOR},
+        "defaults": asdict(BlurWork()),
         "speed": speed,
         "video": video,
         "recall": boxes,

@@ -133,3 +133,10 @@ def test_help_shows_defaults_that_are_not_values() -> None:
     assert result.exit_code == 0
     for described in ("the detector's own", "the mode's", "on in mid and high", "all cores", "a local Ray"):
         assert f"[default: ({described}" in result.stdout, described
+
+
+@pytest.mark.parametrize("command", [["blur"], ["eval", "anonymization"]])
+def test_blurring_commands_default_to_the_anonymizers_detector(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert f"[default: {veil.anonymize.DEFAULT_DETECTOR}]" in result.stdout

@@ -10,7 +10,7 @@ import pytest
 
 from veil import models
 from veil.detect._base import box_iou
-from veil.detect._yunet import OpenCVYuNet, YuNet
+from veil.detect._yunet import OpenCVYuNet, YuNet, _voted_boxes
 from veil.io import read_image
 
 # Each network pass of both runtimes, on photos of every size the passes produce.
@@ -66,3 +66,22 @@ def test_real_photos_agree_face_for_face(runtimes: tuple[YuNet, OpenCVYuNet], sh
     # OpenCV suppresses overlaps on boxes rounded to whole pixels, veil on exact ones: in crowds of
     # tiny faces that may keep or drop one face differently (1 of 141 in COCO 000000000544).
     assert total > 50 and kept == mine and found >= 0.99 * total
+
+
+def test_box_voting_averages_the_boxes_each_face_suppressed() -> None:
+    boxes = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60], [4, 4, 14, 14]], np.float32)
+    scores = np.array([0.9, 0.6, 0.8, 0.5], np.float32)
+    keep = np.array([0, 2])  # [3] overlaps [0] by IoU 0.22: under the suppression IoU, no vote
+    voted = _voted_boxes(boxes, scores, keep)
+    np.testing.assert_allclose(voted[0], [0.8, 0, 10.8, 10], atol=1e-5)  # (0.9 * [0] + 0.6 * [1]) / 1.5
+    np.testing.assert_allclose(voted[1], boxes[2])  # nothing overlaps it: its own box
+
+
+def test_box_voting_moves_only_boxes(astronaut: np.ndarray) -> None:
+    weights = models.weights_path("yunet")
+    plain = YuNet(weights, name="yunet", min_score=0.5)._run(astronaut)
+    voting = YuNet(weights, name="yunet-voting", min_score=0.5, box_voting=True)._run(astronaut)
+    np.testing.assert_array_equal(voting[1], plain[1])  # the same faces, scores and landmarks
+    np.testing.assert_array_equal(voting[2], plain[2])
+    shift = np.abs(voting[0] - plain[0]).max()
+    assert 0 < shift < 0.05 * (plain[0][0, 2] - plain[0][0, 0])  # a refinement, not another face

@@ -45,7 +45,7 @@ def test_tree_is_mirrored_with_a_manifest(astronaut: np.ndarray, tmp_path: Path)
     assert records["a/notes.txt"]["status"] == "skipped"
     assert not (tmp_path / "out" / "a" / "notes.txt").exists()
     done = records["b/c/photo0.jpg"]
-    assert done["status"] == "done" and done["faces"] == 1 and done["detector"] == "yunet"
+    assert done["status"] == "done" and done["faces"] == 1 and done["detector"] == "yunet-voting"
     assert done["output"] == "b/c/photo0.jpg" and len(str(done["input_sha256"])) == 64
 
 
@@ -95,7 +95,7 @@ def test_a_changed_input_is_redone_on_resume(astronaut: np.ndarray, tmp_path: Pa
 
 
 def test_work_runs_on_threads_only_where_the_gil_is_released() -> None:
-    assert BlurWork().in_threads and BlurWork(detector="yunet").in_threads
+    assert BlurWork().in_threads and BlurWork(detector="auto").in_threads
     assert not BlurWork(detector="centerface").in_threads  # OpenCV's network: one call at a time
     assert not BlurWork(detector="yunet+dlib-hog").in_threads
     assert not BlurWork(keep=Path("people.veil")).in_threads  # consent runs torch recognizers

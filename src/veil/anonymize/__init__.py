@@ -6,6 +6,7 @@ from veil.anonymize._consent import CONSENT_FAR, CONSENT_STREAK
 from veil.anonymize._files import BlurWork, blur_file, blur_files
 from veil.anonymize._filters import FILTERS
 from veil.anonymize._image import (
+    DEFAULT_DETECTOR,
     DEFAULT_EXPAND,
     DEFAULT_METHOD,
     DEFAULT_STRENGTH,
@@ -24,6 +25,7 @@ from veil.anonymize._video import (
 __all__ = [
     "CONSENT_FAR",
     "CONSENT_STREAK",
+    "DEFAULT_DETECTOR",
     "DEFAULT_DETECT_EVERY",
     "DEFAULT_DETECT_SIDE",
     "DEFAULT_EXPAND",

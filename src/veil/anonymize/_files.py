@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veil.anonymize._consent import consented
-from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
+from veil.anonymize._image import (
+    DEFAULT_DETECTOR,
+    DEFAULT_EXPAND,
+    DEFAULT_METHOD,
+    DEFAULT_STRENGTH,
+    anonymize_faces,
+)
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
 from veil.detect import get_detector, resolve_detector
 from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
@@ -18,6 +24,8 @@ from veil.types import ProgressUpdate
 __all__ = ["BlurWork", "blur_file", "blur_files"]
 
 logger = logging.getLogger(__name__)
+
+_ONNXRUNTIME_DETECTORS = frozenset({"yunet", "yunet-voting"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +41,7 @@ class BlurWork:
     method: str = DEFAULT_METHOD
     strength: float = DEFAULT_STRENGTH
     expand: float = DEFAULT_EXPAND
-    detector: str = "auto"
+    detector: str = DEFAULT_DETECTOR
     threshold: float | None = None
     keep: Path | None = None
     keep_metadata: bool = False
@@ -49,7 +57,7 @@ class BlurWork:
         checks run torch recognizers, so those jobs use processes.
         """
         names = resolve_detector(self.detector).split("+")
-        return self.keep is None and all(name == "yunet" for name in names)
+        return self.keep is None and all(name in _ONNXRUNTIME_DETECTORS for name in names)
 
     def kind(self, path: Path) -> str | None:
         """``"image"`` or ``"video"`` for the files this work handles, else None."""

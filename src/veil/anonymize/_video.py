@@ -23,7 +23,13 @@ import numpy as np
 
 from veil.anonymize._consent import TrackConsent
 from veil.anonymize._filters import FILTERS
-from veil.anonymize._image import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, anonymize_faces
+from veil.anonymize._image import (
+    DEFAULT_DETECTOR,
+    DEFAULT_EXPAND,
+    DEFAULT_METHOD,
+    DEFAULT_STRENGTH,
+    anonymize_faces,
+)
 from veil.detect import Detector, get_detector
 from veil.detect._tracking import FaceTracker
 from veil.errors import UnknownModelError
@@ -93,7 +99,7 @@ def blur_video(
     method: str = DEFAULT_METHOD,
     strength: float = DEFAULT_STRENGTH,
     expand: float = DEFAULT_EXPAND,
-    detector: str = "auto",
+    detector: str = DEFAULT_DETECTOR,
     threshold: float | None = None,
     detect_every: int = DEFAULT_DETECT_EVERY,
     detect_side: int | None = DEFAULT_DETECT_SIDE,

@@ -10,6 +10,7 @@ import typer
 
 from veil.anonymize import (
     DEFAULT_DETECT_EVERY,
+    DEFAULT_DETECTOR,
     DEFAULT_EXPAND,
     DEFAULT_METHOD,
     DEFAULT_STRENGTH,
@@ -44,7 +45,7 @@ def blur(
     expand: Annotated[
         float, typer.Option(help="Grow each face box by this fraction of its size on every side.")
     ] = DEFAULT_EXPAND,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = DEFAULT_DETECTOR,
     threshold: ThresholdOption = None,
     keep: Annotated[
         Path | None, typer.Option(help="Gallery of people who consented: their faces stay unblurred.")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, BlurWork
+from veil.anonymize import DEFAULT_DETECTOR, DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, BlurWork
 from veil.cli._common import fail_usage, print_error, progress_bar, stderr
 from veil.cli._options import DetectorOption, JsonOption, ModelOption
 from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
@@ -123,7 +123,7 @@ def eval_anonymization(
     method: Annotated[str, typer.Option(help="Obfuscation to measure.")] = DEFAULT_METHOD,
     strength: Annotated[float, typer.Option(help="See veil blur.")] = DEFAULT_STRENGTH,
     expand: Annotated[float, typer.Option(help="See veil blur.")] = DEFAULT_EXPAND,
-    detector: DetectorOption = "auto",
+    detector: DetectorOption = DEFAULT_DETECTOR,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:

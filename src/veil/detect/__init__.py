@@ -31,8 +31,9 @@ def detect(image: Image, *, detector: str = "auto", threshold: float | None = No
     Args:
         image: RGB ``uint8`` array (H, W, 3), as ``veil.io.read_image`` returns.
         detector: ``"auto"`` (``AUTO_DETECTOR``, the best recall for its speed on the
-            benchmarks), ``"yunet"`` (fast), ``"yunet-int8"``, ``"centerface"`` (finds
-            smaller faces, slower), ``"dlib-hog"`` or ``"dlib-cnn"`` (very slow on a CPU).
+            benchmarks), ``"yunet"`` (fast), ``"yunet-voting"`` (YuNet's boxes refined
+            by box voting, anonymization's default), ``"yunet-int8"``, ``"centerface"``
+            (finds smaller faces, slower), ``"dlib-hog"`` or ``"dlib-cnn"`` (very slow on a CPU).
         threshold: Minimum score; None for the detector's default (``DEFAULT_THRESHOLDS``).
 
     Returns:

@@ -16,6 +16,7 @@ AUTO_DETECTOR = "yunet"
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "yunet": 0.5,
+    "yunet-voting": 0.5,
     "yunet-int8": 0.5,
     "centerface": 0.4,
     "dlib-hog": 0.2,
@@ -28,6 +29,12 @@ def _yunet(min_score: float) -> Detector:
     from veil.detect._yunet import YuNet  # onnxruntime is imported only when a detector is asked for
 
     return YuNet(models.weights_path("yunet"), name="yunet", min_score=min_score)
+
+
+def _yunet_voting(min_score: float) -> Detector:
+    from veil.detect._yunet import YuNet
+
+    return YuNet(models.weights_path("yunet"), name="yunet-voting", min_score=min_score, box_voting=True)
 
 
 def _yunet_int8(min_score: float) -> Detector:
@@ -61,6 +68,7 @@ def _dlib_cnn(min_score: float) -> Detector:
 
 DETECTORS: dict[str, Callable[[float], Detector]] = {
     "yunet": _yunet,
+    "yunet-voting": _yunet_voting,
     "yunet-int8": _yunet_int8,
     "centerface": _centerface,
     "dlib-hog": _dlib_hog,

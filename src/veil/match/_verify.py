@@ -34,7 +34,7 @@ MATCH_DETECTOR = "centerface"
 """The detector whose landmarks align faces for matching. CenterFace's landmarks
 measured better than YuNet's for recognition (LFW View 1 DevTest, SFace with
 flip averaging: 99.1% against 98.9%), which is worth its extra ~30 ms a photo;
-anonymization keeps the faster ``veil.detect`` default."""
+anonymization keeps a faster one (``veil.anonymize.DEFAULT_DETECTOR``)."""
 
 
 @dataclass(frozen=True, slots=True)

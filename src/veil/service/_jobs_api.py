@@ -22,7 +22,7 @@ from fastapi import (
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
+from veil.anonymize import DEFAULT_DETECTOR, DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
 from veil.attributes import DEFAULT_HIDE_JUDGES, JUDGES, parse_hide
 from veil.cloak import DEFAULT_MODE, DEFAULT_MODELS, MODES
 from veil.detect import AUTO_DETECTOR, DETECTORS
@@ -203,7 +203,7 @@ async def anonymize_job(
         float, Form(gt=0.0, le=2.0, description="Fraction of the face size.")
     ] = DEFAULT_STRENGTH,
     expand: Annotated[float, Form(ge=0.0, le=2.0, description="Fraction of the face size.")] = DEFAULT_EXPAND,
-    detector: DetectorField = "auto",
+    detector: DetectorField = DEFAULT_DETECTOR,
     threshold: ThresholdField = None,
 ) -> JSONResponse:
     """Queue photos to anonymize (options as ``POST /v1/anonymize``); poll ``GET /v1/jobs/{id}``."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from veil.anonymize import DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
+from veil.anonymize import DEFAULT_DETECTOR, DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
 from veil.attributes import DEFAULT_JUDGE, JUDGES
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.embed import DEFAULT_RECOGNIZER, RECOGNIZERS
@@ -107,7 +107,7 @@ async def anonymize(
     method: MethodField = DEFAULT_METHOD,
     strength: StrengthField = DEFAULT_STRENGTH,
     expand: ExpandField = DEFAULT_EXPAND,
-    detector: DetectorField = "auto",
+    detector: DetectorField = DEFAULT_DETECTOR,
     threshold: ThresholdField = None,
 ) -> Response:
     """Blur every face in a photo (as ``veil blur``), photo in, photo out.
