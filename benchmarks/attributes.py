@@ -4,7 +4,7 @@
    held-back split (``veil.attributes.utkface_split``: 600 photos never used in
    training), per attribute, and gender accuracy per race, age and gender group.
 2. ``hide_attributes`` with each ``--hide`` attribute hidden alone (towards the
-   class the judges find likeliest after the one they read), in each mode, and with each ``--chance``
+   class the judges find third likeliest), in each mode, and with each ``--chance``
    attribute hidden alone towards a uniform read, in the first mode; on ``--utk``
    held-back photos drawn at random (``SAMPLE_SEED``): accuracy of the white-box
    judges (sface, facenet: optimised against) and of the black-box judge (dlib:
@@ -74,7 +74,7 @@ file name, which in UTKFace is by age: its first rows are all children)."""
 
 @dataclass(frozen=True)
 class Experiment:
-    """One attribute hidden alone, in one mode, towards the judges' runner-up class or towards chance."""
+    """One attribute hidden alone, in one mode, towards the judges' third likeliest class or chance."""
 
     hide: str
     mode: str

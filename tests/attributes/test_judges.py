@@ -121,9 +121,9 @@ def test_classes_without_training_data_are_never_targets() -> None:
         "gender": np.array([[0.9, 0.1]]),
         "race": np.full((1, 5), 0.2),
     }
-    assert choose_targets({"age": None}, False, [read], readable) == {"age": 1}  # the runner-up read
-    unreadable_runner_up = {**read, "age": np.array([[0.1, 0.2, 0.45, 0.25, 0.0]])}  # 45-59 is skipped
-    assert choose_targets({"age": None}, False, [unreadable_runner_up], readable) == {"age": 1}
+    assert choose_targets({"age": None, "gender": None}, False, [read], readable) == {"age": 0, "gender": 1}
+    unreadable_third = {**read, "age": np.array([[0.1, 0.3, 0.45, 0.15, 0.0]])}  # 45-59 is skipped
+    assert choose_targets({"age": None}, False, [unreadable_third], readable) == {"age": 0}
     assert choose_targets({"age": None}, True, [read], readable) == {"age": None}
     with pytest.raises(InputError, match="never read"):
         choose_targets({"age": "45-59"}, False, [read], readable)

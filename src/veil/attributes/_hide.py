@@ -136,9 +136,10 @@ def hide_attributes(
         image: RGB ``uint8`` photo (not modified).
         hide: Attributes to hide (``veil.attributes.ATTRIBUTES``), each optionally
             with the class to show instead: ``"gender,age=60+"``. Without a class,
-            each face is pushed towards the class the judges find likeliest for
-            it after the one they read (the other gender; the neighbouring age
-            group, as a rule), as PrivacyNet turns attributes over; a class the
+            each face is pushed towards the class the judges find third likeliest
+            for it (the other gender), as PrivacyNet turns attributes over: not
+            their runner-up, which is often the truth when they misread the
+            face (see ``veil.attributes._classes.choose_targets``); a class the
             judges never learned (age 45-59 here) is never a target.
         faces: The faces to protect; None finds them with ``detector``.
         visible: Allow a visible pattern (``HIDE_MODES["visible"]``: DSSIM 0.05,

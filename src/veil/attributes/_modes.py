@@ -36,9 +36,9 @@ HIDE_MODES: dict[str, HideMode] = {
 """Measured by ``benchmarks/attributes.py`` (2026-11-30; 40 held-back UTKFace photos, 20 CelebA people),
 hiding gender: imperceptible: white-box accuracy 15%, black-box (dlib) 55%, TAR at FAR 1e-3 kept at 95%
 (sface) of its clean value, 4 s per face; visible: white-box 15%, black-box 42.5%, TAR 93% (sface),
-14 s per face. Race and age behave alike (white-box 5-30%, black-box 35-77.5%, towards the judges'
-runner-up class). Black-box transfer comes mostly from children's faces; on adults (CelebA) dlib's read
-rarely moves."""
+14 s per face. Race and age behave alike (white-box 0-12.5%, black-box 27.5-62.5%, towards the judges'
+third likeliest class), age at more cost to identity (TAR kept 82-93% imperceptible). Black-box transfer
+comes mostly from children's faces; on adults (CelebA) dlib's read rarely moves."""
 
 DEFAULT_HIDE_JUDGES = ("sface", "facenet")
 """The white-box ensemble; the dlib judge is kept out as the black-box test (it is not differentiable)."""
@@ -51,7 +51,7 @@ On CelebA dev (``benchmarks/attributes.py``, imperceptible) 0.85 kept facenet's 
 
 
 def parse_hide(hide: str | tuple[str, ...] | list[str], *, chance: bool = False) -> dict[str, str | None]:
-    """Attribute name to the class to push it towards (None: the judges' runner-up) from ``hide``.
+    """Attribute name to the class to push it towards (None: see ``choose_targets``) from ``hide``.
 
     ``hide`` holds attribute names, each optionally with ``=CLASS``:
     ``"gender,age=60+"`` or ``["gender", "age=60+"]``. With ``chance`` (every

@@ -178,8 +178,8 @@ def universal_perturbation(
         photos: A few RGB photos of the person (3 to 10 is plenty); the largest
             face of each is used.
         hide: See ``veil.attributes.hide_attributes``; without a class, the target
-            is the class the judges find likeliest after the one they read, over
-            all the photos (among those they can read).
+            is the class the judges find third likeliest over all the photos
+            (among those they can read; the other one for gender).
         visible: Allow changes of up to ``UNIVERSAL_LIMITS["visible"]`` levels
             (default ``"imperceptible"``).
         keep_identity: See ``veil.attributes.hide_attributes``.
