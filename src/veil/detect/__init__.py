@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from veil.detect._base import Detector, box_iou
-from veil.detect._registry import AUTO_DETECTOR, DEFAULT_THRESHOLDS, DETECTORS, get_detector, resolve_detector
+from veil.detect._registry import (
+    AUTO_DETECTOR,
+    DEFAULT_THRESHOLDS,
+    DETECTORS,
+    THREADED_DETECTORS,
+    get_detector,
+    resolve_detector,
+)
 from veil.types import Face, Image
 
 __all__ = [
     "AUTO_DETECTOR",
     "DEFAULT_THRESHOLDS",
     "DETECTORS",
+    "THREADED_DETECTORS",
     "Detector",
     "box_iou",
     "detect",

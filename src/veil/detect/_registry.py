@@ -9,7 +9,14 @@ from veil import models
 from veil.detect._base import Detector
 from veil.errors import UnknownModelError
 
-__all__ = ["AUTO_DETECTOR", "DEFAULT_THRESHOLDS", "DETECTORS", "get_detector", "resolve_detector"]
+__all__ = [
+    "AUTO_DETECTOR",
+    "DEFAULT_THRESHOLDS",
+    "DETECTORS",
+    "THREADED_DETECTORS",
+    "get_detector",
+    "resolve_detector",
+]
 
 AUTO_DETECTOR = "yunet"
 """What ``detector="auto"`` means; chosen by ``benchmarks/detect.py`` (see the README)."""
@@ -74,6 +81,14 @@ DETECTORS: dict[str, Callable[[float], Detector]] = {
     "dlib-hog": _dlib_hog,
     "dlib-cnn": _dlib_cnn,
 }
+
+
+THREADED_DETECTORS = frozenset({"yunet", "yunet-voting"})
+"""Detectors one loaded instance of which serves many threads at once, with the GIL released (onnxruntime).
+
+OpenCV's and dlib's networks run one call at a time per model, so work on them
+gains more from processes.
+"""
 
 
 def resolve_detector(name: str) -> str:
