@@ -122,3 +122,14 @@ def astronaut_canvas(tmp_path_factory: pytest.TempPathFactory, astronaut: np.nda
     path = tmp_path_factory.mktemp("photos") / "canvas.png"
     Image.fromarray(canvas).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def astronaut_gif(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Path:
+    """An animated GIF of four frames panning across the astronaut (her face moves 24 px a frame)."""
+    from PIL import Image
+
+    frames = [Image.fromarray(astronaut[40:360, 24 * step : 24 * step + 320]) for step in range(4)]
+    path = tmp_path_factory.mktemp("animations") / "astronaut.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[80, 90, 100, 110], loop=0)
+    return path

@@ -146,6 +146,14 @@ def test_cli_cloak_hide_rejects_bad_attributes_and_videos_without_universal(tmp_
     assert bad.exit_code == 2 and "--universal" in bad.output
 
 
+def test_hiding_refuses_animations_rather_than_keep_one_frame(astronaut_gif: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["cloak", str(astronaut_gif), "-o", str(tmp_path / "o.png"), "--hide", "gender"]
+    )
+    assert result.exit_code != 0 and "animated image (4 frames)" in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_cli_cloak_hide_refuses_the_identity_cloak_options(tmp_path: Path) -> None:
     out = str(tmp_path / "o")
     refused = runner.invoke(app, ["cloak", str(tmp_path), "-o", out, "--hide", "gender", "--mode", "high"])

@@ -200,6 +200,12 @@ def test_cloak_file_writes_png_without_metadata_and_never_overwrites(
         cloak_file(tmp_path / "clip.mp4", tmp_path / "clip-out.mp4")
 
 
+def test_cloak_refuses_animations_rather_than_keep_one_frame(astronaut_gif: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="animated image"):
+        cloak_file(astronaut_gif, tmp_path / "out.png", CloakWork(**QUICK))
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_folder_job_mirrors_and_reports_failures(
     small: np.ndarray, tmp_path: Path, bad_inputs: dict[str, Path]
 ) -> None:

@@ -226,6 +226,23 @@ def test_anonymize_keeps_jpeg_and_drops_metadata(client: TestClient, small_astro
     assert not Image.open(io.BytesIO(response.content)).getexif()
 
 
+def test_anonymize_blurs_every_frame_of_an_animation(client: TestClient, astronaut_gif: Path) -> None:
+    from veil.io import read_animation
+
+    response = client.post("/v1/anonymize", files=_upload(astronaut_gif.read_bytes(), "a.gif", "image/gif"))
+    assert response.status_code == 200, response.text
+    assert (response.headers["content-type"], response.headers["x-veil-faces"]) == ("image/png", "1")
+    clean = read_animation(astronaut_gif)
+    with Image.open(io.BytesIO(response.content)) as out:
+        assert out.n_frames == len(clean.frames)
+        for index, frame in enumerate(clean.frames):
+            out.seek(index)
+            x1, y1, x2, y2 = _face_box(client, encode(frame))
+            blurred = np.asarray(out.convert("RGB"))
+            assert np.abs(blurred[y1:y2, x1:x2].astype(float) - frame[y1:y2, x1:x2]).mean() > 12
+    assert not list((client.app.state.veil.settings.tmp_dir).iterdir())  # type: ignore[attr-defined]
+
+
 def test_verify_two_photos(client: TestClient, photo_png: bytes, small_astronaut: np.ndarray) -> None:
     mirrored = encode(np.ascontiguousarray(small_astronaut[:, ::-1]))
     files = [("file", ("a.png", photo_png, "image/png")), ("file", ("b.png", mirrored, "image/png"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from veil.anonymize._animation import blur_animation
 from veil.anonymize._consent import CONSENT_FAR, CONSENT_STREAK
 from veil.anonymize._files import BlurWork, blur_file, blur_files
 from veil.anonymize._filters import FILTERS
@@ -18,6 +19,7 @@ from veil.anonymize._video import (
     DEFAULT_DETECT_EVERY,
     DEFAULT_DETECT_SIDE,
     FaceFollower,
+    FrameBlurrer,
     VideoReport,
     blur_video,
 )
@@ -35,9 +37,11 @@ __all__ = [
     "Anonymized",
     "BlurWork",
     "FaceFollower",
+    "FrameBlurrer",
     "VideoReport",
     "anonymize_faces",
     "blur",
+    "blur_animation",
     "blur_file",
     "blur_files",
     "blur_video",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from veil.anonymize._animation import blur_animation
 from veil.anonymize._consent import consented
 from veil.anonymize._image import (
     DEFAULT_DETECTOR,
@@ -17,7 +20,8 @@ from veil.anonymize._image import (
 )
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
 from veil.detect import THREADED_DETECTORS, get_detector, resolve_detector
-from veil.io import IMAGE_EXTENSIONS, is_video, read_image, write_image
+from veil.errors import VeilWarning
+from veil.io import IMAGE_EXTENSIONS, count_frames, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
 
@@ -67,11 +71,16 @@ class BlurWork:
     def __call__(self, source: Path, target: Path) -> int:
         """Blur ``source`` into ``target`` (overwriting it: the job owns it).
 
-        Returns the faces blurred: in a photo, the faces found; in a video, the
-        faces followed (tracks) less those left unblurred by consent.
+        Returns the faces blurred: in a photo, the faces found; in a video or an
+        animated image, the faces followed (tracks) less those left unblurred by
+        consent. An animated image (GIF, animated PNG or WebP) keeps every frame:
+        ``target`` must then be ``.png`` or ``.webp`` (folder jobs write GIFs as
+        PNG), and carries no metadata even with ``keep_metadata``.
         """
         if self.kind(source) == "video":
             return self._video(source, target)
+        if count_frames(source) > 1:
+            return self._animation(source, target)
         image = read_image(source)
         faces = get_detector(self.detector, threshold=self.threshold).detect(image)
         if self.keep is not None:
@@ -82,19 +91,32 @@ class BlurWork:
         write_image(blurred, target, keep_metadata=self.keep_metadata, metadata_from=source, overwrite=True)
         return len(faces)
 
+    @property
+    def _frame_options(self) -> dict[str, Any]:
+        """The options ``blur_video`` and ``blur_animation`` share."""
+        return {
+            "method": self.method,
+            "strength": self.strength,
+            "expand": self.expand,
+            "detector": self.detector,
+            "threshold": self.threshold,
+            "keep": self.keep,
+        }
+
+    def _animation(self, source: Path, target: Path) -> int:
+        if self.keep_metadata:
+            warnings.warn(f"{source}: animations are written without metadata", VeilWarning, stacklevel=3)
+        report = blur_animation(source, target, overwrite=True, **self._frame_options)
+        return report.tracks - report.tracks_kept
+
     def _video(self, source: Path, target: Path) -> int:
         report = blur_video(
             source,
             target,
-            method=self.method,
-            strength=self.strength,
-            expand=self.expand,
-            detector=self.detector,
-            threshold=self.threshold,
             detect_every=self.detect_every,
-            keep=self.keep,
             keep_metadata=self.keep_metadata,
             overwrite=True,
+            **self._frame_options,
         )
         return report.tracks - report.tracks_kept
 

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_DETECT_EVERY",
     "DEFAULT_DETECT_SIDE",
     "FaceFollower",
+    "FrameBlurrer",
     "VideoReport",
     "blur_video",
     "detect_upright",
@@ -146,12 +147,15 @@ def blur_video(
         UnknownModelError: Unknown ``method`` or ``detector``.
         ValueError: ``detect_every`` or ``detect_side`` below 1.
     """
-    if method not in FILTERS:
-        raise UnknownModelError("method", method, FILTERS)
-    follower = FaceFollower(
-        get_detector(detector, threshold=threshold), detect_every=detect_every, detect_side=detect_side
+    blurrer = FrameBlurrer(
+        FaceFollower(
+            get_detector(detector, threshold=threshold), detect_every=detect_every, detect_side=detect_side
+        ),
+        method=method,
+        strength=strength,
+        expand=expand,
+        keep=keep,
     )
-    consent = None if keep is None else TrackConsent(Path(keep))
     started = time.perf_counter()
     frames = with_faces = 0
     with (
@@ -164,29 +168,65 @@ def blur_video(
             src, info.width, info.height, float(info.fps), info.frames, info.rotation, dst,
         )  # fmt: skip
         for frame in reader:
-            faces, detections = follower(frame.image, info.rotation)
-            if consent is not None:
-                faces = consent.to_blur(frame.image, faces, detections)
-            if faces:
+            image = blurrer(frame.image, info.rotation)
+            if image is not None:
                 with_faces += 1
-                image = anonymize_faces(frame.image, faces, method=method, strength=strength, expand=expand)
                 frame = replace(frame, image=image)
             writer.write(frame)
             frames += 1
             if progress is not None:
                 progress(ProgressUpdate(done=frames, total=max(info.frames, frames), current=str(src)))
-    seconds = time.perf_counter() - started
-    report = VideoReport(
-        frames=frames,
-        frames_with_faces=with_faces,
-        tracks=follower.tracker.tracks_started,
-        tracks_kept=0 if consent is None else len(consent.kept_tracks),
-        fps_in=float(info.fps),
-        seconds=seconds,
-        frames_per_second=frames / seconds if seconds > 0 else 0.0,
-    )
+    report = blurrer.report(frames, with_faces, fps_in=float(info.fps), seconds=time.perf_counter() - started)
     logger.info("blurred %s: %s", src, report.to_dict())
     return report
+
+
+class FrameBlurrer:
+    """Obfuscates the faces on each frame of a stream, one call per frame, in order.
+
+    Faces come from ``follower`` (detection and tracking); with a consent gallery
+    (``keep``) the tracks that match it are left as they are.
+
+    Args:
+        follower: Finds the faces of each frame.
+        method: See ``veil.anonymize.anonymize_faces``, as are ``strength`` and ``expand``.
+        strength: See ``method``.
+        expand: See ``method``.
+        keep: A gallery of people who consented (``veil.anonymize._consent.TrackConsent``).
+
+    Raises:
+        UnknownModelError: Unknown ``method``.
+    """
+
+    def __init__(
+        self, follower: FaceFollower, *, method: str, strength: float, expand: float, keep: str | Path | None
+    ) -> None:
+        if method not in FILTERS:
+            raise UnknownModelError("method", method, FILTERS)
+        self.follower = follower
+        self.method, self.strength, self.expand = method, strength, expand
+        self.consent = None if keep is None else TrackConsent(Path(keep))
+
+    def __call__(self, image: Image, rotation: int = 0) -> Image | None:
+        """The frame with its faces obfuscated, or None when it shows no face to obfuscate."""
+        faces, detections = self.follower(image, rotation)
+        if self.consent is not None:
+            faces = self.consent.to_blur(image, faces, detections)
+        if not faces:
+            return None
+        return anonymize_faces(image, faces, method=self.method, strength=self.strength, expand=self.expand)
+
+    def report(self, frames: int, with_faces: int, *, fps_in: float, seconds: float) -> VideoReport:
+        """What the stream's job did, once its ``frames`` are written."""
+        return VideoReport(
+            frames=frames,
+            frames_with_faces=with_faces,
+            tracks=self.follower.tracker.tracks_started,
+            tracks_kept=0 if self.consent is None else len(self.consent.kept_tracks),
+            fps_in=fps_in,
+            seconds=seconds,
+            frames_per_second=frames / seconds if seconds > 0 else 0.0,
+        )
 
 
 class FaceFollower:

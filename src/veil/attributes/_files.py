@@ -64,7 +64,7 @@ class HideWork:
 
         Raises:
             NoFaceError: A photo without a face large enough to protect.
-            InputError, OutputError: As ``veil.io.read_image`` and ``write_image``.
+            InputError, OutputError: As ``veil.io.read_still`` (animations refused) and ``write_image``.
         """
         if self.universal is None:
             hidden = hide_attributes_file(source, target, self, overwrite=True)
@@ -85,9 +85,9 @@ class HideWork:
 
     def _apply(self, perturbation: UniversalPerturbation, source: Path, target: Path) -> int:
         from veil.detect import detect
-        from veil.io import read_image, write_image
+        from veil.io import read_still, write_image
 
-        image = read_image(source)
+        image = read_still(source)
         faces = detect(image, detector=self.detector, threshold=self.threshold)
         if not faces:
             raise NoFaceError(source, "no face found to protect")
@@ -112,12 +112,13 @@ def hide_attributes_file(
 
     Raises:
         NoFaceError: No face large enough in the photo (it would not be protected).
-        InputError, OutputError: As ``veil.io.read_image`` and ``write_image`` (``overwrite`` too).
+        InputError, OutputError: As ``veil.io.read_still`` (animations refused) and ``write_image``
+            (``overwrite`` too).
     """
-    from veil.io import read_image, write_image
+    from veil.io import read_still, write_image
 
     work = work or HideWork()
-    image = read_image(src)
+    image = read_still(src)
     result = hide_attributes(
         image,
         hide=work.hide,

@@ -14,7 +14,7 @@ from veil.cloak._results import Cloaked
 from veil.cloak._targets import Target, choose_target, person_embeddings
 from veil.detect import get_detector
 from veil.errors import InputError, NoFaceError, OutputError, VeilError
-from veil.io import IMAGE_EXTENSIONS, find_images, read_image, write_image
+from veil.io import IMAGE_EXTENSIONS, find_images, read_still, write_image
 from veil.jobs import JobReport, run_folder_job
 from veil.types import Face, Image, ProgressUpdate
 
@@ -149,7 +149,7 @@ class CloakWork:
 
     def run(self, source: Path, target: Path) -> Cloaked:
         """Cloak ``source`` into ``target`` and return what was done."""
-        image = read_image(source)
+        image = read_still(source)
         try:
             cloaked = cloak(
                 image,
@@ -181,7 +181,8 @@ def cloak_file(
     """Cloak one photo into ``target`` with the options in ``work`` (default ``CloakWork()``).
 
     Raises:
-        InputError: The photo cannot be read, is not a photo, or has no face.
+        InputError: The photo cannot be read, is not a photo, is animated (``veil.io.read_still``),
+            or has no face.
         OutputError: ``target`` exists and ``overwrite`` is False, or is the input.
     """
     source, target = Path(source), Path(target)

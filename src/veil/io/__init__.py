@@ -1,7 +1,17 @@
-"""Images in and out: read any image Pillow opens as RGB ``uint8``, write atomically, find image files."""
+"""Images in and out: read any image Pillow opens as RGB ``uint8`` (animations frame by frame), write
+atomically, find image files."""
 
 from __future__ import annotations
 
+from veil.io._animation import (
+    ANIMATION_FORMATS,
+    Animation,
+    check_animation_output,
+    count_frames,
+    read_animation,
+    read_still,
+    write_animation,
+)
 from veil.io._files import IMAGE_EXTENSIONS, FoundFile, find_files, find_images
 from veil.io._image import (
     OUTPUT_FORMATS,
@@ -15,22 +25,29 @@ from veil.io._video import VIDEO_EXTENSIONS, VideoFrame, VideoInfo, VideoReader,
 from veil.io._video_writer import OUTPUT_VIDEO_FORMATS, VideoWriter
 
 __all__ = [
+    "ANIMATION_FORMATS",
     "IMAGE_EXTENSIONS",
     "OUTPUT_FORMATS",
     "OUTPUT_VIDEO_FORMATS",
     "VIDEO_EXTENSIONS",
+    "Animation",
     "FoundFile",
     "VideoFrame",
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
+    "check_animation_output",
     "check_image",
+    "count_frames",
     "decode_image",
     "find_files",
     "find_images",
     "is_video",
     "probe_video",
+    "read_animation",
     "read_image",
+    "read_still",
     "remove_temporaries",
+    "write_animation",
     "write_image",
 ]

@@ -78,7 +78,8 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     - 16-bit grayscale is scaled to 8 bits (0..65535 to 0..255), not clipped;
     - transparent pixels are composited on white, the way most viewers show them,
       rather than exposing whatever colour hides under alpha 0;
-    - animated GIF and WebP files give their first frame.
+    - animated GIF, PNG and WebP files give their first frame (``read_animation`` reads every
+      frame; work that writes photos back uses it, or refuses animations with ``read_still``).
 
     Args:
         path: The image file.

@@ -76,16 +76,29 @@ async def detect(
 
 
 def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tuple[bytes, int]:
-    """Blur the photo's faces and encode it with ``write_image`` (no metadata) inside the data folder."""
-    import veil
+    """Blur the photo's faces and encode it with ``write_image`` (no metadata) inside the data folder.
 
-    blurred = veil.blur(photo.image, **options)
-    path = state.settings.tmp_dir / f"{uuid.uuid4().hex}{photo.output_suffix}"
+    An animation has every frame blurred (``veil.anonymize.blur_animation``) and
+    comes back as animated PNG; its faces are then the faces followed.
+    """
+    import veil
+    from veil.anonymize import blur_animation
+
+    name = uuid.uuid4().hex
+    path = state.settings.tmp_dir / f"{name}{photo.output_suffix}"
+    upload = state.settings.tmp_dir / f"{name}.upload{photo.suffix}"
     try:
-        veil.write_image(blurred.image, path)
-        return path.read_bytes(), len(blurred.faces)
+        if photo.frames > 1:
+            upload.write_bytes(photo.data)
+            faces = blur_animation(upload, path, **options).tracks
+        else:
+            blurred = veil.blur(photo.image, **options)
+            veil.write_image(blurred.image, path)
+            faces = len(blurred.faces)
+        return path.read_bytes(), faces
     finally:
         path.unlink(missing_ok=True)
+        upload.unlink(missing_ok=True)
 
 
 @router.post(
@@ -94,8 +107,9 @@ def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tu
     responses={
         200: {
             "content": {"image/png": {}, "image/jpeg": {}},
-            "description": "The photo with every face blurred (JPEG stays JPEG, other formats become PNG), "
-            "without metadata; the header X-Veil-Faces gives the number of faces.",
+            "description": "The photo with every face blurred (JPEG stays JPEG, other formats become PNG; "
+            "an animation has every frame blurred and becomes animated PNG), without metadata; the header "
+            "X-Veil-Faces gives the number of faces.",
         },
         202: {"model": JobOut, "description": "A photo over the synchronous size limit: a job to poll."},
     },
@@ -112,12 +126,13 @@ async def anonymize(
 ) -> Response:
     """Blur every face in a photo (as ``veil blur``), photo in, photo out.
 
-    Photos up to the synchronous limit (16 MP by default) are answered at once;
-    a larger one becomes an anonymize job (202, see ``GET /v1/jobs/{id}``).
+    Photos up to the synchronous limit (16 MP by default, all frames of an
+    animation together) are answered at once; a larger one becomes an anonymize
+    job (202, see ``GET /v1/jobs/{id}``).
     """
     options = anonymize_options(method, strength, expand, detector, threshold)
     photo = await read_photo(file, state.settings)
-    if photo.image.shape[0] * photo.image.shape[1] > state.settings.sync_max_pixels:
+    if photo.image.shape[0] * photo.image.shape[1] * photo.frames > state.settings.sync_max_pixels:
         job = await run_in_threadpool(
             state.store.create_job,
             key.id,

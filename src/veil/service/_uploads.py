@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import PurePath
 
 from fastapi import HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
+from PIL import Image as PILImage
 
 from veil.errors import ImageTooLargeError, InputError
 from veil.io import decode_image
@@ -55,7 +57,8 @@ class Photo:
         data: The bytes as uploaded.
         mime: The type found in the bytes.
         suffix: The file suffix of that type (``.jpg``, ``.png``, ...).
-        image: The decoded RGB photo.
+        image: The decoded RGB photo (an animation's first frame).
+        frames: How many frames the upload holds: 1 for a still photo.
     """
 
     name: str
@@ -63,6 +66,7 @@ class Photo:
     mime: str
     suffix: str
     image: Image
+    frames: int = 1
 
     @property
     def output_suffix(self) -> str:
@@ -100,10 +104,20 @@ async def read_photo(upload: UploadFile, settings: ServiceSettings) -> Photo:
     try:
         # Decoding a large JPEG takes a while: off the event loop, so other requests go on.
         image = await run_in_threadpool(decode_image, data, name=name, max_pixels=settings.max_pixels)
+        frames: int = await run_in_threadpool(_count_frames, data, name)
     except ImageTooLargeError as error:
         # The library's hint names its keyword; a client needs the server's setting.
         reason = error.reason.replace("(raise max_pixels)", "(the server's --max-megapixels)")
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{name}: {reason}") from error
     except InputError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
-    return Photo(name=name, data=data, mime=mime, suffix=_SUFFIXES[mime], image=image)
+    return Photo(name=name, data=data, mime=mime, suffix=_SUFFIXES[mime], image=image, frames=frames)
+
+
+def _count_frames(data: bytes, name: str) -> int:
+    """Frames in the upload (an animated GIF, PNG or WebP holds more than one)."""
+    try:
+        with PILImage.open(BytesIO(data)) as pil:
+            return int(getattr(pil, "n_frames", 1))
+    except (OSError, ValueError, EOFError, SyntaxError) as error:
+        raise InputError(name, f"truncated or corrupt animation ({error})") from error
