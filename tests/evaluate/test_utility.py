@@ -42,9 +42,16 @@ def test_identical_photos_agree_fully(photos: list[np.ndarray]) -> None:
         "classifier": "efficientnet-lite0",
         "n_photos": 4,
         "top1_agreement": 1.0,
+        "top1_agreement_low": pytest.approx(0.510, abs=1e-3),  # 4 of 4 agreeing proves little
+        "top1_agreement_high": 1.0,
         "top5_agreement": 1.0,
     }
     assert report.top1_accuracy_drop is None
+
+
+def test_agreement_interval_counts_photos() -> None:
+    low, high = UtilityReport(n_photos=61, top1_agreement=52 / 61, top5_agreement=1.0).top1_agreement_interval
+    assert (round(low, 3), round(high, 3)) == (0.743, 0.920)
 
 
 def test_blurred_photos_agree_less(photos: list[np.ndarray]) -> None:
