@@ -9,7 +9,15 @@ import pytest
 from PIL import Image as PILImage
 
 from veil.errors import ImageTooLargeError, InputError, OutputError
-from veil.io import Animation, count_frames, read_animation, read_still, write_animation, write_image
+from veil.io import (
+    Animation,
+    count_frames,
+    count_frames_in_bytes,
+    read_animation,
+    read_still,
+    write_animation,
+    write_image,
+)
 
 COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
 
@@ -64,10 +72,30 @@ def test_bad_files_give_read_images_errors(tmp_path: Path) -> None:
     text.write_text("not a picture")
 
     for path, reason in ((empty, "file is empty"), (text, "not an image")):
-        with pytest.raises(InputError, match=reason):
-            count_frames(path)
+        assert count_frames(path) == 1  # not an animation; reading it says what it is
         with pytest.raises(InputError, match=reason):
             read_animation(path)
+        with pytest.raises(InputError, match=reason):
+            read_still(path)
+    broken = tmp_path / "broken.gif"
+    broken.write_bytes(_gif(tmp_path / "a.gif").read_bytes()[:40])
+    with pytest.raises(InputError, match=r"broken\.gif: not an image"):
+        count_frames(broken)
+
+
+def test_only_gif_png_and_webp_animate(tmp_path: Path, astronaut: np.ndarray) -> None:
+    pages = [PILImage.fromarray(astronaut[:64, :64]), PILImage.fromarray(astronaut[64:128, :64])]
+    tiff, mpo = tmp_path / "pages.tif", tmp_path / "phone.jpg"  # a phone's JPEG with a second picture
+    pages[0].save(tiff, save_all=True, append_images=pages[1:])
+    pages[0].save(mpo, format="MPO", save_all=True, append_images=pages[1:])
+    for path in (tiff, mpo):
+        with PILImage.open(path) as opened:
+            assert opened.n_frames == 2
+
+        assert count_frames(path) == 1 and count_frames_in_bytes(path.read_bytes()) == 1
+        assert len(read_animation(path).frames) == 1
+        assert read_still(path).shape == (64, 64, 3)
+    assert count_frames_in_bytes(_gif(tmp_path / "a.gif").read_bytes()) == 3
 
 
 def test_the_pixel_limit_counts_every_frame(tmp_path: Path) -> None:

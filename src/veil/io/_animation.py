@@ -10,11 +10,14 @@ back reads animations with ``read_animation`` (or refuses them with
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
+from typing import IO
 
 from PIL import Image as PILImage
 from PIL import ImageOps, ImageSequence
@@ -39,6 +42,7 @@ __all__ = [
     "Animation",
     "check_animation_output",
     "count_frames",
+    "count_frames_in_bytes",
     "read_animation",
     "read_still",
     "write_animation",
@@ -49,6 +53,11 @@ logger = logging.getLogger(__name__)
 ANIMATION_FORMATS: dict[str, str] = {".png": "PNG", ".webp": "WEBP"}
 """Output extensions ``write_animation`` accepts: animated PNG and lossless WebP keep every frame's
 colours. GIF is read but not written (256 colours a frame), as for still photos."""
+
+ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
+"""Pillow formats whose extra frames are an animation (not the pages of a TIFF or the pictures of an MPO)."""
+
+_MAGIC_BYTES = 12  # enough to recognise GIF, PNG and WebP
 
 DEFAULT_FRAME_MS = 100
 """Display time of a frame whose file gives none (browsers show such GIF frames for about 100 ms)."""
@@ -70,16 +79,49 @@ class Animation:
 
 
 def count_frames(path: str | Path) -> int:
-    """How many frames the image file at ``path`` holds: 1 for a still photo.
+    """How many frames of an animation the image file at ``path`` holds: 1 for a still photo.
+
+    Only GIF, PNG and WebP files animate. The extra images of a multi-picture
+    JPEG (MPO: a phone's depth map or stereo pair) or a multi-page TIFF are not
+    frames of an animation, so those files count as one. Other files are
+    recognised from their first bytes and not opened any further, which keeps
+    the check cheap enough to run on every photo of a folder job.
 
     Raises:
-        InputError: As ``read_image``: a missing, empty or unreadable file.
+        InputError: A missing file, or a GIF, PNG or WebP file that cannot be read.
     """
-    with _open_image(Path(path), DEFAULT_MAX_PIXELS) as pil:
-        try:
-            return int(getattr(pil, "n_frames", 1))
-        except _DECODE_ERRORS as err:
-            raise InputError(path, f"truncated or corrupt image data ({err})") from err
+    with _open_file(Path(path)) as handle:
+        return _count_frames(handle, str(path))
+
+
+def count_frames_in_bytes(data: bytes, *, name: str = "<bytes>") -> int:
+    """``count_frames`` for an encoded image in memory (an upload); ``name`` is what errors call it."""
+    return _count_frames(BytesIO(data), name)
+
+
+def _count_frames(handle: IO[bytes], name: str) -> int:
+    if not _may_animate(handle.read(_MAGIC_BYTES)):
+        return 1
+    handle.seek(0)
+    with _open_header(handle, name, DEFAULT_MAX_PIXELS) as pil:
+        return _frame_count(pil, name)
+
+
+def _may_animate(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a GIF, PNG or WebP file."""
+    return head.startswith((b"GIF87a", b"GIF89a", b"\x89PNG\r\n\x1a\n")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
+
+
+def _frame_count(pil: PILImage.Image, name: str) -> int:
+    """Frames of the animation ``pil`` holds; 1 for formats that do not animate (see ``count_frames``)."""
+    if pil.format not in ANIMATED_FORMATS:
+        return 1
+    try:
+        return int(getattr(pil, "n_frames", 1))
+    except _DECODE_ERRORS as err:
+        raise InputError(name, f"truncated or corrupt image data ({err})") from err
 
 
 def read_still(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
@@ -112,10 +154,7 @@ def read_animation(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     name = str(path)
     with _open_image(Path(path), max_pixels) as pil:
         width, height = pil.size
-        try:
-            count = int(getattr(pil, "n_frames", 1))
-        except _DECODE_ERRORS as err:
-            raise InputError(name, f"truncated or corrupt image data ({err})") from err
+        count = _frame_count(pil, name)
         if width * height * count > max_pixels:
             raise ImageTooLargeError(
                 name,
@@ -124,7 +163,7 @@ def read_animation(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             )
         frames, durations = [], []
         try:
-            for frame in ImageSequence.Iterator(pil):
+            for frame in itertools.islice(ImageSequence.Iterator(pil), count):
                 frame.load()
                 durations.append(int(frame.info.get("duration") or DEFAULT_FRAME_MS))
                 frames.append(_to_rgb(ImageOps.exif_transpose(frame), name))

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import PurePath
 
 from fastapi import HTTPException, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from PIL import Image as PILImage
 
 from veil.errors import ImageTooLargeError, InputError
-from veil.io import decode_image
+from veil.io import count_frames_in_bytes, decode_image
 from veil.service._settings import ServiceSettings
 from veil.types import Image
 
@@ -104,7 +102,7 @@ async def read_photo(upload: UploadFile, settings: ServiceSettings) -> Photo:
     try:
         # Decoding a large JPEG takes a while: off the event loop, so other requests go on.
         image = await run_in_threadpool(decode_image, data, name=name, max_pixels=settings.max_pixels)
-        frames: int = await run_in_threadpool(_count_frames, data, name)
+        frames = await run_in_threadpool(count_frames_in_bytes, data, name=name)
     except ImageTooLargeError as error:
         # The library's hint names its keyword; a client needs the server's setting.
         reason = error.reason.replace("(raise max_pixels)", "(the server's --max-megapixels)")
@@ -112,12 +110,3 @@ async def read_photo(upload: UploadFile, settings: ServiceSettings) -> Photo:
     except InputError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     return Photo(name=name, data=data, mime=mime, suffix=_SUFFIXES[mime], image=image, frames=frames)
-
-
-def _count_frames(data: bytes, name: str) -> int:
-    """Frames in the upload (an animated GIF, PNG or WebP holds more than one)."""
-    try:
-        with PILImage.open(BytesIO(data)) as pil:
-            return int(getattr(pil, "n_frames", 1))
-    except (OSError, ValueError, EOFError, SyntaxError) as error:
-        raise InputError(name, f"truncated or corrupt animation ({error})") from error
