@@ -17,8 +17,6 @@ each is loaded on first use.
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
 from veil import errors, models
 from veil.align import AlignedFace, align, paste_back
 from veil.anonymize import blur
@@ -29,8 +27,6 @@ from veil.embed import embed
 from veil.io import decode_image, read_image, write_image
 from veil.match import Gallery, enroll, identify, verify
 from veil.types import Face, ProgressUpdate
-
-__version__ = _metadata.version("veil")
 
 __all__ = [
     "AlignedFace",
@@ -55,3 +51,16 @@ __all__ = [
     "verify",
     "write_image",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """``veil.__version__``, read from the installed package's metadata on first use.
+
+    Lazily, because ``importlib.metadata`` costs about 30 ms to import, an eighth
+    of the command line's start-up (PEP 562 module ``__getattr__``).
+    """
+    if name == "__version__":
+        from importlib import metadata
+
+        return metadata.version("veil")
+    raise AttributeError(f"module 'veil' has no attribute {name!r}")
