@@ -12,7 +12,15 @@ from PIL import ExifTags, ImageCms
 from PIL import Image as PILImage
 
 from veil.errors import ImageTooLargeError, InputError, OutputError, VeilWarning
-from veil.io import OUTPUT_FORMATS, check_image, decode_image, read_image, remove_temporaries, write_image
+from veil.io import (
+    OUTPUT_FORMATS,
+    check_image,
+    decode_image,
+    read_image,
+    remove_temporaries,
+    remove_temporaries_below,
+    write_image,
+)
 
 # Mean absolute error (0..255 scale) allowed after a lossy round trip at quality 95;
 # measured about 2 for JPEG and WebP on the astronaut.
@@ -556,4 +564,18 @@ def test_remove_temporaries_clears_what_a_killed_write_left_and_nothing_else(tmp
     for path in [*leftovers, *others]:
         path.write_bytes(b"x")
     assert remove_temporaries(out) == 2
+    assert not any(path.exists() for path in leftovers) and all(path.exists() for path in others)
+
+
+def test_remove_temporaries_below_walks_the_tree_once(tmp_path: Path) -> None:
+    leftovers = [tmp_path / ".a.png.0a1b2c3d.tmp", tmp_path / "x" / "y" / ".b.jpg.ffff0000.tmp"]
+    others = [
+        tmp_path / "x" / ".b.jpg",
+        tmp_path / "x" / "b.jpg.0a1b2c3d.tmp",
+        tmp_path / ".c.gif.0a1b2c3d.tmp",
+    ]
+    for path in [*leftovers, *others]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert remove_temporaries_below(tmp_path, "*.[pj][np]g") == 2
     assert not any(path.exists() for path in leftovers) and all(path.exists() for path in others)

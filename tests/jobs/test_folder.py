@@ -85,6 +85,19 @@ def test_a_second_run_needs_resume_and_redoes_nothing(astronaut: np.ndarray, tmp
     assert again.resumed == 4 and len(_manifest(tmp_path / "out")) == 4
 
 
+def test_resume_clears_what_killed_writes_left_and_keeps_other_files(
+    astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    _tree(tmp_path / "in", astronaut)
+    blur_files([tmp_path / "in"], tmp_path / "out", workers=1)
+    leftover = tmp_path / "out" / "b" / "c" / "..photo0.veil-partial.jpg.0a1b2c3d.tmp"
+    kept = tmp_path / "out" / "a" / ".notes.0a1b2c3d.tmp"  # not one of the job's outputs
+    for path in (leftover, kept):
+        path.write_bytes(b"half")
+    blur_files([tmp_path / "in"], tmp_path / "out", workers=1, resume=True)
+    assert not leftover.exists() and kept.exists()
+
+
 def test_a_changed_input_is_redone_on_resume(astronaut: np.ndarray, tmp_path: Path) -> None:
     photos = _tree(tmp_path / "in", astronaut)
     blur_files([tmp_path / "in"], tmp_path / "out", workers=1)

@@ -20,6 +20,7 @@ from veil.io._image import (
     decode_image,
     read_image,
     remove_temporaries,
+    remove_temporaries_below,
     write_image,
 )
 from veil.io._video import VIDEO_EXTENSIONS, VideoFrame, VideoInfo, VideoReader, is_video, probe_video
@@ -50,6 +51,7 @@ __all__ = [
     "read_image",
     "read_still",
     "remove_temporaries",
+    "remove_temporaries_below",
     "write_animation",
     "write_image",
 ]

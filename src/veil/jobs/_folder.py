@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from veil.detect import resolve_detector
 from veil.errors import OutputError, VeilError
-from veil.io import OUTPUT_FORMATS, FoundFile, find_files, remove_temporaries
+from veil.io import OUTPUT_FORMATS, FoundFile, find_files, remove_temporaries_below
 from veil.jobs._manifest import MANIFEST_NAME, Manifest, ManifestRecord
 from veil.types import ProgressUpdate
 
@@ -39,6 +39,8 @@ __all__ = ["ENGINES", "FolderTask", "ItemWork", "JobReport", "run_folder_job"]
 logger = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
+PARTIAL_MARK = ".veil-partial"
+"""In the names of outputs being written (``FolderTask.partial``), before they are renamed into place."""
 FALLBACK_SUFFIX = ".png"
 """Output format for inputs veil cannot write in their own format (GIF, PPM, ...)."""
 
@@ -95,7 +97,7 @@ class FolderTask:
     @property
     def partial(self) -> Path:
         """Where the output is written before it is recorded (hidden, same format suffix)."""
-        return self.target.with_name(f".{self.target.stem}.veil-partial{self.target.suffix}")
+        return self.target.with_name(f".{self.target.stem}{PARTIAL_MARK}{self.target.suffix}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,9 @@ def run_folder_job(
             out, f"holds a previous job ({MANIFEST_NAME}); use resume (--resume) or another folder"
         )
 
+    if out.is_dir():  # a killed run may have left half-written files: cleared in one walk, not per output
+        remove_temporaries_below(out, f"*{PARTIAL_MARK}*")
+
     records: dict[str, ManifestRecord] = {}
     tasks: list[FolderTask] = []
     claimed: dict[Path, str] = {}  # output path -> the input that writes it
@@ -282,7 +287,6 @@ def _run_one(work: ItemWork, task: FolderTask) -> tuple[FolderTask, int, str | N
     start = time.perf_counter()
     try:
         task.partial.parent.mkdir(parents=True, exist_ok=True)
-        remove_temporaries(task.partial)  # an earlier run killed while writing it left them
         faces = work(task.source, task.partial)
     except VeilError as error:
         task.partial.unlink(missing_ok=True)
