@@ -19,7 +19,6 @@ from veil.io._image import (
     check_image,
     decode_image,
     read_image,
-    remove_temporaries,
     remove_temporaries_below,
     write_image,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "read_animation",
     "read_image",
     "read_still",
-    "remove_temporaries",
     "remove_temporaries_below",
     "write_animation",
     "write_image",

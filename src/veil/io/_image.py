@@ -9,7 +9,6 @@ crash never leaves half an image behind, and drops all metadata unless asked.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import re
@@ -34,7 +33,6 @@ __all__ = [
     "check_image",
     "decode_image",
     "read_image",
-    "remove_temporaries",
     "remove_temporaries_below",
     "temporary_path",
     "write_image",
@@ -311,26 +309,14 @@ def temporary_path(out: Path) -> Path:
     return out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
 
 
-def remove_temporaries(out: str | Path) -> int:
-    """Delete what writes of ``out`` killed midway left behind (see ``temporary_path``); returns how many.
-
-    A killed process cannot clean up after itself; a job that writes ``out`` again
-    (a resumed folder job) calls this first, so no half-written file stays.
-    """
-    target = Path(out)
-    leftovers = list(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
-    for leftover in leftovers:
-        leftover.unlink(missing_ok=True)
-    return len(leftovers)
-
-
 def remove_temporaries_below(folder: str | Path, names: str = "*") -> int:
-    """``remove_temporaries`` for every file below ``folder`` whose name matches the glob ``names``.
+    """Delete what killed writes left below ``folder`` (see ``temporary_path``); returns how many.
 
-    One walk of the tree, for a job that starts again where another was killed:
-    clearing each output's leftovers in turn would list its folder once per
-    output, which takes hours in a folder of a hundred thousand photos.
-    Returns how many files were deleted.
+    A killed process cannot clean up after itself, so a job that writes into
+    ``folder`` again (a resumed folder job) calls this first, once: it removes the
+    temporaries of every file whose name matches the glob ``names``, in one walk
+    of the tree (clearing each output's leftovers in turn would list its folder
+    once per output, which takes hours in a folder of a hundred thousand photos).
     """
     leftovers = list(Path(folder).rglob(f".{names}.*.tmp"))
     for leftover in leftovers:
