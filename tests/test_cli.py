@@ -39,6 +39,27 @@ def test_detect_table_and_drawings(astronaut: np.ndarray, tmp_path: Path) -> Non
     assert drawn.shape == astronaut.shape and not np.array_equal(drawn, veil.read_image(photo))
 
 
+def test_drawings_mirror_the_folders_and_never_replace_one_another(
+    astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    for name in ("trip/a.jpg", "home/a.jpg", "home/a.png"):
+        _photo(photos, astronaut, name)
+    drawn = tmp_path / "drawn"
+    result = runner.invoke(app, ["detect", str(photos), "--draw", str(drawn)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(drawn).as_posix() for p in drawn.rglob("*.png")) == [
+        "home/a-1.png",
+        "home/a.png",
+        "trip/a.png",
+    ]
+    before = {p: p.read_bytes() for p in drawn.rglob("*.png")}
+    again = runner.invoke(app, ["detect", str(photos / "trip" / "a.jpg"), "--draw", str(drawn / "trip")])
+    assert again.exit_code == 1
+    assert f"{drawn / 'trip' / 'a.png'}: already exists" in again.stderr
+    assert {p: p.read_bytes() for p in drawn.rglob("*.png")} == before
+
+
 def test_a_folder_with_bad_files_reports_each_and_exits_1(
     astronaut: np.ndarray, bad_inputs: dict[str, Path]
 ) -> None:

@@ -13,8 +13,8 @@ import veil
 from veil.cli._common import fail_usage, finish, progress_bar, report_failure, stderr
 from veil.cli._options import DetectorOption, ThresholdOption
 from veil.detect import get_detector
-from veil.errors import VeilError
-from veil.io import find_images
+from veil.errors import OutputError, VeilError
+from veil.io import FoundFile, find_files
 from veil.jobs import run_each
 from veil.types import Face
 
@@ -31,15 +31,20 @@ def detect(
     """Find faces in photos: a table of faces per photo, or JSON lines."""
     try:
         model = get_detector(detector, threshold=threshold)
-        files = find_images(paths)
+        found = [f for f in find_files(paths) if f.is_image]
     except VeilError as error:
         raise fail_usage(str(error)) from error
+    files = [f.path for f in found]
+    drawings = {} if draw is None else _drawing_paths(found, draw)
 
     def work(path: Path) -> list[Face]:
+        drawing = drawings.get(path)
+        if drawing is not None and drawing.exists():
+            raise OutputError(drawing, f"already exists; {path} is not drawn (choose an empty --draw folder)")
         image = veil.read_image(path)
         faces = model.detect(image)
-        if draw is not None:
-            veil.write_image(veil.draw_faces(image, faces), draw / f"{path.stem}.png")
+        if drawing is not None:
+            veil.write_image(veil.draw_faces(image, faces), drawing)
         return faces
 
     table = Table("file", "faces", "ms", title="faces found")
@@ -59,3 +64,21 @@ def detect(
     if not as_json:
         stderr.print(table)
     finish(len(files), failures)
+
+
+def _drawing_paths(found: list[FoundFile], folder: Path) -> dict[Path, Path]:
+    """Where each photo's drawn copy goes: its path below the folder named, mirrored under ``folder``, as PNG.
+
+    Two photos whose copies would share a name (``x.jpg`` beside ``x.png``, or
+    two photos named one by one from different folders) get the second one's
+    index added, so that no drawing replaces another.
+    """
+    drawings: dict[Path, Path] = {}
+    taken: set[Path] = set()
+    for index, photo in enumerate(found):
+        drawing = folder / photo.relative.with_suffix(".png")
+        while drawing in taken:
+            drawing = drawing.with_name(f"{drawing.stem}-{index}.png")
+        taken.add(drawing)
+        drawings[photo.path] = drawing
+    return drawings

@@ -54,6 +54,11 @@ class FoundFile:
     relative: Path
     is_named: bool
 
+    @property
+    def is_image(self) -> bool:
+        """Named by the user, or an image by its suffix (see ``IMAGE_EXTENSIONS``)."""
+        return self.is_named or self.path.suffix.lower() in IMAGE_EXTENSIONS
+
 
 def find_files(paths: Iterable[str | Path], *, recursive: bool = True) -> list[FoundFile]:
     """Every file among ``paths``, with folders expanded, in a stable order.
@@ -98,11 +103,7 @@ def find_images(paths: Iterable[str | Path], *, recursive: bool = True) -> list[
     Raises:
         InputError: A named path that does not exist.
     """
-    return [
-        found.path
-        for found in find_files(paths, recursive=recursive)
-        if found.is_named or found.path.suffix.lower() in IMAGE_EXTENSIONS
-    ]
+    return [found.path for found in find_files(paths, recursive=recursive) if found.is_image]
 
 
 def _walk(folder: Path, *, recursive: bool) -> list[Path]:
