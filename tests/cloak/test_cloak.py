@@ -260,6 +260,23 @@ def test_cli_cloaks_one_photo_with_a_card(small: np.ndarray, tmp_path: Path) -> 
     assert "veil protection card" in (tmp_path / "card.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("card_name", ["card.html", "card.json", "me.png"])
+def test_cli_refuses_a_card_over_an_existing_file_before_cloaking(
+    small: np.ndarray, tmp_path: Path, card_name: str
+) -> None:
+    photo = veil.write_image(small, tmp_path / "me.png")
+    existing = tmp_path / card_name
+    if not existing.exists():
+        existing.write_text("kept")
+    before = existing.read_bytes()
+    card = existing.with_suffix(".html") if card_name == "card.json" else existing
+    out = tmp_path / "me-cloaked.png"
+    result = CliRunner().invoke(app, ["cloak", str(photo), "-o", str(out), "--card", str(card)])
+    assert result.exit_code == 2, result.output
+    assert f"{existing}: already exists" in result.output
+    assert existing.read_bytes() == before and not out.exists()
+
+
 def test_cli_usage_errors_exit_2(small: np.ndarray, tmp_path: Path) -> None:
     veil.write_image(small, tmp_path / "me.png")
     runner = CliRunner()

@@ -83,12 +83,29 @@ def test_gallery_migrate_refuses_a_map_into_a_shared_space(world, saved: tuple[P
     assert result.exit_code == 2 and "'cca' map compares both models in a shared space" in result.stderr
 
 
-def test_gallery_migrate_never_overwrites_its_input(saved: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("onto", ["gallery", "map", "another gallery"])
+def test_gallery_migrate_never_replaces_a_file(saved: tuple[Path, Path], onto: str) -> None:
     gallery, map_file = saved
+    target = {"gallery": gallery, "map": map_file, "another gallery": gallery.with_name("people.b.veil")}[
+        onto
+    ]
+    if not target.exists():
+        target.write_bytes(gallery.read_bytes())
+    before = target.read_bytes()
     result = runner.invoke(
-        app(), ["gallery", "migrate", str(gallery), "--to", "b", "--map", str(map_file), "-o", str(gallery)]
+        app(), ["gallery", "migrate", str(gallery), "--to", "b", "--map", str(map_file), "-o", str(target)]
     )
-    assert result.exit_code == 2 and "refusing to overwrite" in result.stderr
+    assert result.exit_code == 2 and f"{target}: already exists" in result.stderr
+    assert target.read_bytes() == before
+
+
+def test_align_models_fit_never_replaces_a_file(tmp_path: Path) -> None:
+    existing = tmp_path / "map.npz"
+    existing.write_bytes(b"kept")
+    args = ["--from", "sface", "--to", "facenet", "--root", str(tmp_path), "-o", str(existing)]
+    result = runner.invoke(app(), ["align-models", "fit", *args])
+    assert result.exit_code == 2 and f"{existing}: already exists" in result.stderr
+    assert existing.read_bytes() == b"kept"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from veil.cli._common import fail_usage, is_single_file_job, print_job_report, progress_bar, stderr
+from veil.cli._common import (
+    fail_usage,
+    is_single_file_job,
+    print_job_report,
+    progress_bar,
+    refuse_existing,
+    stderr,
+)
 from veil.cli._options import (
     AddressOption,
     DetectorOption,
@@ -146,6 +153,8 @@ def cloak(
             output_format=CLOAK_FORMATS[output_format],
         )
         if is_single_file_job(paths, out):
+            if card is not None:
+                refuse_existing(card, card.with_suffix(".json"))
             _cloak_one(paths[0], out, work, target_dir, card, as_json)
             return
         if card is not None:

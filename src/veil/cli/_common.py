@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from veil.errors import OutputError
 from veil.jobs import MANIFEST_NAME, JobReport
 from veil.types import ProgressUpdate
 
@@ -29,6 +30,19 @@ def report_failure(path: str | Path, message: str, *, as_json: bool) -> None:
     print_error(message)
     if as_json:
         typer.echo(json.dumps({"file": str(path), "error": message}))
+
+
+def refuse_existing(*paths: Path) -> None:
+    """Refuse a file to be written where one already is: commands never replace a file.
+
+    Called before the work starts, so that a long run does not end in the refusal.
+
+    Raises:
+        OutputError: The first of ``paths`` that exists.
+    """
+    for path in paths:
+        if path.exists():
+            raise OutputError(path, "already exists (choose another path: veil never replaces a file)")
 
 
 def fail_usage(message: str) -> typer.Exit:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from veil.cli._common import fail_usage, progress_bar, stderr
+from veil.cli._common import fail_usage, progress_bar, refuse_existing, stderr
 from veil.cli._options import DetectorOption, JsonOption, ModelOption
 from veil.crossmodel import (
     DEFAULT_ANCHOR_COUNTS,
@@ -88,6 +88,7 @@ def align_fit(
 ) -> None:
     """Fit a map from one model's embeddings to another's on photos of ROOT; held-out people validate it."""
     try:
+        refuse_existing(out)
         with progress_bar("photos", enabled=stderr.is_terminal) as update:
             mapping = align_models(
                 root,
@@ -264,9 +265,8 @@ def gallery_migrate(
 ) -> None:
     """Convert a gallery to another model's space with a map, without the original photos."""
     target = out or gallery.with_name(f"{gallery.stem}.{to}.veil")
-    if target.resolve() == gallery.resolve():
-        raise fail_usage(f"{target}: refusing to overwrite the gallery being migrated (choose --out)")
     try:
+        refuse_existing(target)
         mapping = EmbeddingMap.load(map_file)
         if mapping.target_model != to:
             raise fail_usage(f"{map_file}: this map goes to {mapping.target_model!r}, not {to!r}")
