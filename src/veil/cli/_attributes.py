@@ -29,11 +29,12 @@ from veil.cli._common import (
     is_single_file_job,
     print_job_report,
     progress_bar,
+    refuse_existing,
     report_failure,
     stderr,
 )
 from veil.cli._options import DetectorOption, JsonOption, ThresholdOption
-from veil.errors import OutputError, VeilError
+from veil.errors import VeilError
 from veil.io import find_images
 from veil.jobs import run_each
 
@@ -165,8 +166,7 @@ def _hide_one(source: Path, out: Path, work: HideWork, as_json: bool) -> None:
     from veil.attributes import hide_attributes_file
 
     try:
-        if out.exists():
-            raise OutputError(out, "already exists (choose another output)")
+        refuse_existing(out)
         if work.universal is not None:
             result: dict[str, object] = {"faces": work(source, out)}
         else:
