@@ -76,6 +76,17 @@ def test_two_inputs_with_one_output_name_do_not_overwrite(astronaut: np.ndarray,
     assert records["photo.jpg"]["status"] == "done" and records["photo.jpg"]["output"] == "photo.png"
 
 
+@pytest.mark.parametrize("out", [".", "a/blurred"])
+def test_an_output_folder_inside_the_input_is_refused_before_anything_is_written(
+    astronaut: np.ndarray, tmp_path: Path, out: str
+) -> None:
+    _tree(tmp_path / "in", astronaut)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(OutputError, match="inside, the input folder"):
+        blur_files([tmp_path / "in"], tmp_path / "in" / out, workers=1)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_a_second_run_needs_resume_and_redoes_nothing(astronaut: np.ndarray, tmp_path: Path) -> None:
     _tree(tmp_path / "in", astronaut)
     blur_files([tmp_path / "in"], tmp_path / "out", workers=1)

@@ -184,13 +184,15 @@ def run_folder_job(
 
     Raises:
         InputError: An input path does not exist.
-        OutputError: ``out`` already holds a manifest and ``resume`` is not set.
+        OutputError: ``out`` already holds a manifest and ``resume`` is not set, or
+            ``out`` is an input folder or inside one.
         VeilError: Unknown engine.
     """
     if engine not in ENGINES:
         raise VeilError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     start = time.perf_counter()
     found = find_files(inputs)
+    _check_outside_inputs(inputs, out)
     manifest = Manifest(out / MANIFEST_NAME)
     if manifest.records and not resume:
         raise OutputError(
@@ -236,6 +238,16 @@ def run_folder_job(
         report_progress(task.relative, sum(r.status == "failed" for r in records.values()))
     ordered = tuple(records[item.relative.as_posix()] for item in found)
     return JobReport(ordered, resumed, time.perf_counter() - start)
+
+
+def _check_outside_inputs(inputs: Sequence[str | Path], out: Path) -> None:
+    """Refuse an output folder inside an input folder: the outputs would be inputs of the next run."""
+    where = out.resolve()
+    for folder in map(Path, inputs):
+        if folder.is_dir() and where.is_relative_to(folder.resolve()):
+            raise OutputError(
+                out, f"is, or is inside, the input folder {folder}: write the outputs elsewhere"
+            )
 
 
 def _recover(finished: ManifestRecord, task: FolderTask, out: Path) -> bool:
