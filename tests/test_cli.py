@@ -148,6 +148,19 @@ def test_blur_one_photo_and_refuse_to_overwrite(astronaut: np.ndarray, tmp_path:
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 
+def test_one_photo_that_cannot_be_read_fails_with_1_and_bad_usage_exits_2(
+    astronaut: np.ndarray, bad_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    corrupt = bad_inputs["truncated or corrupt"]
+    failed = runner.invoke(app, ["blur", str(corrupt), "-o", str(tmp_path / "out.png"), "--json"])
+    assert failed.exit_code == 1 and not (tmp_path / "out.png").exists()
+    record = json.loads(failed.stdout)
+    assert record["file"] == str(corrupt) and record["error"].startswith(f"{corrupt}: truncated or corrupt")
+    photo = _photo(tmp_path, astronaut)
+    refused = runner.invoke(app, ["blur", str(photo), "-o", str(photo)])
+    assert refused.exit_code == 2 and f"{photo}: already exists" in refused.stderr
+
+
 def test_help_shows_defaults_that_are_not_values() -> None:
     """Defaults described in words ("the mode's") show in the help; rich markup must not swallow them."""
     result = runner.invoke(app, ["cloak", "--help"], env={"COLUMNS": "200"})

@@ -173,5 +173,5 @@ def test_cli_folder_job_with_a_saved_perturbation(
               "race=Asian", "--universal", str(tmp_path / "p.npz")]  # fmt: skip
     before = (tmp_path / "out" / "one.png").read_bytes()
     refused = runner.invoke(app, single)
-    assert refused.exit_code == 1 and "already exists" in refused.output
+    assert refused.exit_code == 2 and "already exists" in refused.output  # refused before any work
     assert (tmp_path / "out" / "one.png").read_bytes() == before  # nothing overwritten

@@ -136,7 +136,7 @@ def blur_file(
 
     target = Path(target)
     if target.exists() and not overwrite:
-        raise OutputError(target, "already exists (choose another output, or pass overwrite)")
+        raise OutputError(target, "already exists (choose another output)")
     return (work or BlurWork())(Path(source), target)
 
 

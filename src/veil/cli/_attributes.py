@@ -27,6 +27,7 @@ from veil.cli._common import (
     fail_usage,
     finish,
     is_single_file_job,
+    one_input,
     print_job_report,
     progress_bar,
     refuse_existing,
@@ -128,7 +129,9 @@ def hide_command(
             if universal is not None:
                 work = replace(work, universal=_universal_file(universal, work, Path(scratch)))
             if is_single_file_job(paths, out):
-                _hide_one(paths[0], out, work, as_json)
+                refuse_existing(out)
+                with one_input(paths[0], as_json=as_json):
+                    _hide_one(paths[0], out, work, as_json)
                 return
             with progress_bar("protecting", enabled=stderr.is_terminal and not as_json) as update:
                 report = hide_attributes_files(
@@ -162,30 +165,22 @@ def _universal_file(universal: Path, work: HideWork, scratch: Path) -> Path:
 
 
 def _hide_one(source: Path, out: Path, work: HideWork, as_json: bool) -> None:
-    """One photo or video into the file ``out`` (never over an existing file), a line per face for a photo."""
+    """One photo or video into the file ``out``, a line per face for a photo."""
     from veil.attributes import hide_attributes_file
 
-    try:
-        refuse_existing(out)
-        if work.universal is not None:
-            result: dict[str, object] = {"faces": work(source, out)}
-        else:
-            hidden = hide_attributes_file(source, out, work)
-            result = hidden.to_dict()
-            for index, face in enumerate(hidden.faces):
-                if face.hidden:
-                    reads = "; ".join(f"{j}: {r}" for j, r in face.after.items())
-                    typer.echo(
-                        f"{source} -> {out}: face {index}: DSSIM {face.dssim:.4f}, read after: {reads}",
-                        err=True,
-                    )
-    except VeilError as error:
-        report_failure(source, str(error), as_json=as_json)
-        finish(1, [str(error)])
+    if work.universal is not None:
+        result: dict[str, object] = {"faces": work(source, out)}
     else:
-        if as_json:
-            typer.echo(json.dumps({"file": str(source), "output": str(out), **result}))
-        finish(1, [])
+        hidden = hide_attributes_file(source, out, work)
+        result = hidden.to_dict()
+        for index, face in enumerate(hidden.faces):
+            if face.hidden:
+                reads = "; ".join(f"{j}: {r}" for j, r in face.after.items())
+                typer.echo(
+                    f"{source} -> {out}: face {index}: DSSIM {face.dssim:.4f}, read after: {reads}", err=True
+                )
+    if as_json:
+        typer.echo(json.dumps({"file": str(source), "output": str(out), **result}))
 
 
 def eval_attributes(

@@ -19,7 +19,7 @@ from veil.anonymize import (
     blur_file,
     blur_files,
 )
-from veil.cli._common import fail_usage, is_single_file_job, print_job_report, progress_bar, stderr
+from veil.cli._common import fail_usage, is_single_file_job, one_input, print_job_report, progress_bar, stderr
 from veil.cli._options import (
     AddressOption,
     DetectorOption,
@@ -78,7 +78,8 @@ def blur(
         if method not in FILTERS:
             raise VeilError(f"unknown method {method!r}; choose one of: {', '.join(FILTERS)}")
         if is_single_file_job(paths, out):
-            faces = blur_file(paths[0], out, work)
+            with one_input(paths[0], as_json=as_json):
+                faces = blur_file(paths[0], out, work)
             if as_json:
                 typer.echo(json.dumps({"file": str(paths[0]), "output": str(out), "faces": faces}))
             typer.echo(f"{paths[0]} -> {out}: {faces} face(s) blurred", err=True)

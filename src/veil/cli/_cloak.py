@@ -12,6 +12,7 @@ import typer
 from veil.cli._common import (
     fail_usage,
     is_single_file_job,
+    one_input,
     print_job_report,
     progress_bar,
     refuse_existing,
@@ -155,7 +156,8 @@ def cloak(
         if is_single_file_job(paths, out):
             if card is not None:
                 refuse_existing(card, card.with_suffix(".json"))
-            _cloak_one(paths[0], out, work, target_dir, card, as_json)
+            with one_input(paths[0], as_json=as_json):
+                _cloak_one(paths[0], out, work, target_dir, card, as_json)
             return
         if card is not None:
             raise VeilError("--card is for one photo; for folders, run: veil eval protection")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from veil.errors import OutputError
+from veil.errors import InputError, OutputError
 from veil.jobs import MANIFEST_NAME, JobReport
 from veil.types import ProgressUpdate
 
@@ -82,6 +82,22 @@ def finish(total: int, failures: list[str]) -> None:
             typer.echo(f"  {failure}", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{total} of {total} done", err=True)
+
+
+@contextmanager
+def one_input(path: Path, *, as_json: bool) -> Iterator[None]:
+    """The work of a one-file run: an input that cannot be used fails, as in a batch (exit 1).
+
+    Other errors (an output that exists, a missing model, a bad option) leave
+    the block: the caller reports them as bad usage (exit 2).
+    """
+    try:
+        yield
+    except InputError as error:
+        if Path(error.path) != path:
+            raise
+        report_failure(path, str(error), as_json=as_json)
+        raise typer.Exit(EXIT_FAILED) from error
 
 
 def is_single_file_job(paths: list[Path], out: Path) -> bool:

@@ -190,7 +190,7 @@ def cloak_file(
     if work.kind(source) is None:
         raise InputError(source, "not a photo (cloaking works on photos; videos are not supported yet)")
     if target.exists() and not overwrite:
-        raise OutputError(target, "already exists (choose another output, or pass overwrite)")
+        raise OutputError(target, "already exists (choose another output)")
     return work.run(source, target)
 
 
