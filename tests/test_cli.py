@@ -161,6 +161,17 @@ def test_one_photo_that_cannot_be_read_fails_with_1_and_bad_usage_exits_2(
     assert refused.exit_code == 2 and f"{photo}: already exists" in refused.stderr
 
 
+def test_verify_fails_on_a_photo_without_a_face_and_refuses_a_missing_path(
+    astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path, astronaut)
+    blank = _photo(tmp_path, np.full((160, 160, 3), 128, np.uint8), "blank.png")
+    failed = runner.invoke(app, ["verify", str(photo), str(blank)])
+    assert failed.exit_code == 1 and f"{blank}: no face found" in failed.stderr
+    missing = runner.invoke(app, ["verify", str(photo), str(tmp_path / "missing.jpg")])
+    assert missing.exit_code == 2 and "missing.jpg: no such file" in missing.stderr
+
+
 def test_help_shows_defaults_that_are_not_values() -> None:
     """Defaults described in words ("the mode's") show in the help; rich markup must not swallow them."""
     result = runner.invoke(app, ["cloak", "--help"], env={"COLUMNS": "200"})

@@ -25,9 +25,9 @@ from veil.attributes import (
 )
 from veil.cli._common import (
     fail_usage,
+    failing_inputs,
     finish,
     is_single_file_job,
-    one_input,
     print_job_report,
     progress_bar,
     refuse_existing,
@@ -130,7 +130,7 @@ def hide_command(
                 work = replace(work, universal=_universal_file(universal, work, Path(scratch)))
             if is_single_file_job(paths, out):
                 refuse_existing(out)
-                with one_input(paths[0], as_json=as_json):
+                with failing_inputs(paths[0], as_json=as_json):
                     _hide_one(paths[0], out, work, as_json)
                 return
             with progress_bar("protecting", enabled=stderr.is_terminal and not as_json) as update:

@@ -19,7 +19,14 @@ from veil.anonymize import (
     blur_file,
     blur_files,
 )
-from veil.cli._common import fail_usage, is_single_file_job, one_input, print_job_report, progress_bar, stderr
+from veil.cli._common import (
+    fail_usage,
+    failing_inputs,
+    is_single_file_job,
+    print_job_report,
+    progress_bar,
+    stderr,
+)
 from veil.cli._options import (
     AddressOption,
     DetectorOption,
@@ -78,7 +85,7 @@ def blur(
         if method not in FILTERS:
             raise VeilError(f"unknown method {method!r}; choose one of: {', '.join(FILTERS)}")
         if is_single_file_job(paths, out):
-            with one_input(paths[0], as_json=as_json):
+            with failing_inputs(paths[0], as_json=as_json):
                 faces = blur_file(paths[0], out, work)
             if as_json:
                 typer.echo(json.dumps({"file": str(paths[0]), "output": str(out), "faces": faces}))

@@ -11,8 +11,8 @@ import typer
 
 from veil.cli._common import (
     fail_usage,
+    failing_inputs,
     is_single_file_job,
-    one_input,
     print_job_report,
     progress_bar,
     refuse_existing,
@@ -156,7 +156,7 @@ def cloak(
         if is_single_file_job(paths, out):
             if card is not None:
                 refuse_existing(card, card.with_suffix(".json"))
-            with one_input(paths[0], as_json=as_json):
+            with failing_inputs(paths[0], as_json=as_json):
                 _cloak_one(paths[0], out, work, target_dir, card, as_json)
             return
         if card is not None:

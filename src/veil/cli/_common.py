@@ -85,8 +85,8 @@ def finish(total: int, failures: list[str]) -> None:
 
 
 @contextmanager
-def one_input(path: Path, *, as_json: bool) -> Iterator[None]:
-    """The work of a one-file run: an input that cannot be used fails, as in a batch (exit 1).
+def failing_inputs(*paths: Path, as_json: bool) -> Iterator[None]:
+    """The work on the named files of a run: one that cannot be used fails, as in a batch (exit 1).
 
     Other errors (an output that exists, a missing model, a bad option) leave
     the block: the caller reports them as bad usage (exit 2).
@@ -94,9 +94,9 @@ def one_input(path: Path, *, as_json: bool) -> Iterator[None]:
     try:
         yield
     except InputError as error:
-        if Path(error.path) != path:
+        if Path(error.path) not in paths:
             raise
-        report_failure(path, str(error), as_json=as_json)
+        report_failure(error.path, str(error), as_json=as_json)
         raise typer.Exit(EXIT_FAILED) from error
 
 

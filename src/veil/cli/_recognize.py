@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 import veil
-from veil.cli._common import fail_usage, finish, print_error
+from veil.cli._common import fail_usage, failing_inputs, finish, print_error
 from veil.cli._options import (
     DetectorOption,
     FallbackOption,
@@ -21,7 +21,7 @@ from veil.cli._options import (
     PhotosArgument,
 )
 from veil.embed import DEFAULT_RECOGNIZER, embedding_dim
-from veil.errors import VeilError
+from veil.errors import InputError, VeilError
 from veil.io import find_images
 from veil.match import (
     DEFAULT_FAR,
@@ -51,17 +51,25 @@ def verify_command(
     allow_fallback: FallbackOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Say whether the largest faces of two photos are the same person (exit 0 either way)."""
+    """Say whether the largest faces of two photos are the same person (exit 0 either way).
+
+    A photo that cannot be used (unreadable, no face) fails the run (exit 1); a
+    path that is not a file is bad usage (exit 2).
+    """
     try:
-        result = verify(
-            veil.read_image(photo_a),
-            veil.read_image(photo_b),
-            model=model,
-            far=far,
-            detector=detector,
-            allow_fallback=allow_fallback,
-            sources=(str(photo_a), str(photo_b)),
-        )
+        for photo in (photo_a, photo_b):
+            if not photo.is_file():
+                raise InputError(photo, "no such file")
+        with failing_inputs(photo_a, photo_b, as_json=as_json):
+            result = verify(
+                veil.read_image(photo_a),
+                veil.read_image(photo_b),
+                model=model,
+                far=far,
+                detector=detector,
+                allow_fallback=allow_fallback,
+                sources=(str(photo_a), str(photo_b)),
+            )
     except VeilError as error:
         raise fail_usage(str(error)) from error
     if as_json:
