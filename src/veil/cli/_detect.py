@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -12,32 +12,35 @@ from rich.table import Table
 import veil
 from veil.cli._common import fail_usage, finish, progress_bar, report_failure, stderr
 from veil.cli._options import DetectorOption, ThresholdOption
-from veil.detect import get_detector
+from veil.detect import FrameFaces, detect_video, get_detector
 from veil.errors import OutputError, VeilError
-from veil.io import FoundFile, find_files
+from veil.io import FoundFile, find_files, is_video
 from veil.jobs import run_each
 from veil.types import Face
 
 
 def detect(
-    paths: Annotated[list[Path], typer.Argument(help="Photos and folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(help="Photos, videos and folders (searched recursively).")],
     detector: DetectorOption = "auto",
     threshold: ThresholdOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per photo on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
     draw: Annotated[
         Path | None, typer.Option(help="Folder to write copies of the photos with the faces drawn.")
     ] = None,
+    detect_every: Annotated[int, typer.Option(min=1, help="Videos: detect on every Nth frame.")] = 1,
 ) -> None:
-    """Find faces in photos: a table of faces per photo, or JSON lines."""
+    """Find faces in photos and videos: a table of faces per file, or JSON lines."""
     try:
         model = get_detector(detector, threshold=threshold)
-        found = [f for f in find_files(paths) if f.is_image]
+        found = [f for f in find_files(paths) if f.is_image or is_video(f.path)]
     except VeilError as error:
         raise fail_usage(str(error)) from error
-    files = [f.path for f in found]
-    drawings = {} if draw is None else _drawing_paths(found, draw)
+    photos = [f for f in found if not is_video(f.path)]
+    drawings = {} if draw is None else _drawing_paths(photos, draw)
 
-    def work(path: Path) -> list[Face]:
+    def work(path: Path) -> list[Face] | list[FrameFaces]:
+        if is_video(path):
+            return list(detect_video(path, detector=detector, threshold=threshold, every=detect_every))
         drawing = drawings.get(path)
         if drawing is not None and drawing.exists():
             raise OutputError(drawing, f"already exists; {path} is not drawn (choose an empty --draw folder)")
@@ -49,21 +52,33 @@ def detect(
 
     table = Table("file", "faces", "ms", title="faces found")
     failures = []
-    with progress_bar("photos", enabled=not as_json and stderr.is_terminal) as update:
-        for item in run_each(files, work, progress=update):
+    with progress_bar("files", enabled=not as_json and stderr.is_terminal) as update:
+        for item in run_each([f.path for f in found], work, progress=update):
             if item.error is not None:
                 failures.append(item.error)
                 report_failure(item.path, item.error, as_json=as_json)
                 continue
-            faces = item.value or []
-            if as_json:
-                faces_json = [f.to_dict() for f in faces]
-                typer.echo(json.dumps({"file": str(item.path), "faces": faces_json, "ms": round(item.ms, 1)}))
+            if is_video(item.path):
+                frames = cast(list[FrameFaces], item.value)
+                record: dict[str, object] = {"file": str(item.path), "frames": [f.to_dict() for f in frames]}
+                found_text = _frames_summary(frames)
             else:
-                table.add_row(str(item.path), str(len(faces)), f"{item.ms:.0f}")
+                faces = cast(list[Face], item.value)
+                record = {"file": str(item.path), "faces": [f.to_dict() for f in faces]}
+                found_text = str(len(faces))
+            if as_json:
+                typer.echo(json.dumps(record | {"ms": round(item.ms, 1)}))
+            else:
+                table.add_row(str(item.path), found_text, f"{item.ms:.0f}")
     if not as_json:
         stderr.print(table)
-    finish(len(files), failures)
+    finish(len(found), failures)
+
+
+def _frames_summary(frames: list[FrameFaces]) -> str:
+    """A video's table cell: how many faces were found in how many of the frames searched."""
+    with_faces = sum(1 for frame in frames if frame.faces)
+    return f"{sum(len(frame.faces) for frame in frames)} in {with_faces} of {len(frames)} frames"
 
 
 def _drawing_paths(found: list[FoundFile], folder: Path) -> dict[Path, Path]:

@@ -13,6 +13,7 @@ from veil.detect._registry import (
     get_detector,
     resolve_detector,
 )
+from veil.detect._video import FrameFaces, detect_video
 from veil.types import Face, Image
 
 __all__ = [
@@ -21,9 +22,11 @@ __all__ = [
     "DETECTORS",
     "THREADED_DETECTORS",
     "Detector",
+    "FrameFaces",
     "box_iou",
     "detect",
     "detect_batch",
+    "detect_video",
     "get_detector",
     "resolve_detector",
 ]
