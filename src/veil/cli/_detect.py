@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,11 +13,10 @@ from rich.table import Table
 import veil
 from veil.cli._common import fail_usage, finish, progress_bar, report_failure, stderr
 from veil.cli._options import DetectorOption, ThresholdOption
-from veil.detect import FrameFaces, detect_video, get_detector
+from veil.detect import FrameFaces, detect_animation, detect_video, get_detector
 from veil.errors import OutputError, VeilError
-from veil.io import FoundFile, find_files, is_video
+from veil.io import FoundFile, count_frames, find_files, is_video, read_animation
 from veil.jobs import run_each
-from veil.types import Face
 
 
 def detect(
@@ -38,9 +38,15 @@ def detect(
     photos = [f for f in found if not is_video(f.path)]
     drawings = {} if draw is None else _drawing_paths(photos, draw)
 
-    def work(path: Path) -> list[Face] | list[FrameFaces]:
+    def work(path: Path) -> tuple[dict[str, object], str]:
+        """The file's JSON record and its table cell."""
         if is_video(path):
-            return list(detect_video(path, detector=detector, threshold=threshold, every=detect_every))
+            return _frames_found(
+                path, detect_video(path, detector=detector, threshold=threshold, every=detect_every)
+            )
+        if count_frames(path) > 1:
+            frames = detect_animation(read_animation(path), detector=detector, threshold=threshold)
+            return _frames_found(path, frames)
         drawing = drawings.get(path)
         if drawing is not None and drawing.exists():
             raise OutputError(drawing, f"already exists; {path} is not drawn (choose an empty --draw folder)")
@@ -48,24 +54,17 @@ def detect(
         faces = model.detect(image)
         if drawing is not None:
             veil.write_image(veil.draw_faces(image, faces), drawing)
-        return faces
+        return {"file": str(path), "faces": [f.to_dict() for f in faces]}, str(len(faces))
 
     table = Table("file", "faces", "ms", title="faces found")
     failures = []
     with progress_bar("files", enabled=not as_json and stderr.is_terminal) as update:
         for item in run_each([f.path for f in found], work, progress=update):
-            if item.error is not None:
-                failures.append(item.error)
-                report_failure(item.path, item.error, as_json=as_json)
+            if item.error is not None or item.value is None:
+                failures.append(str(item.error))
+                report_failure(item.path, str(item.error), as_json=as_json)
                 continue
-            if is_video(item.path):
-                frames = cast(list[FrameFaces], item.value)
-                record: dict[str, object] = {"file": str(item.path), "frames": [f.to_dict() for f in frames]}
-                found_text = _frames_summary(frames)
-            else:
-                faces = cast(list[Face], item.value)
-                record = {"file": str(item.path), "faces": [f.to_dict() for f in faces]}
-                found_text = str(len(faces))
+            record, found_text = item.value
             if as_json:
                 typer.echo(json.dumps(record | {"ms": round(item.ms, 1)}))
             else:
@@ -75,10 +74,13 @@ def detect(
     finish(len(found), failures)
 
 
-def _frames_summary(frames: list[FrameFaces]) -> str:
-    """A video's table cell: how many faces were found in how many of the frames searched."""
-    with_faces = sum(1 for frame in frames if frame.faces)
-    return f"{sum(len(frame.faces) for frame in frames)} in {with_faces} of {len(frames)} frames"
+def _frames_found(path: Path, frames: Iterable[FrameFaces]) -> tuple[dict[str, object], str]:
+    """A video's or an animation's JSON record, and its table cell: faces found in how many frames."""
+    searched = list(frames)
+    with_faces = sum(1 for frame in searched if frame.faces)
+    faces = sum(len(frame.faces) for frame in searched)
+    record: dict[str, object] = {"file": str(path), "frames": [frame.to_dict() for frame in searched]}
+    return record, f"{faces} in {with_faces} of {len(searched)} frames"
 
 
 def _drawing_paths(found: list[FoundFile], folder: Path) -> dict[Path, Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from veil.detect._base import Detector, box_iou
+from veil.detect._frames import FrameFaces, detect_animation, detect_video
 from veil.detect._registry import (
     AUTO_DETECTOR,
     DEFAULT_THRESHOLDS,
@@ -13,7 +14,6 @@ from veil.detect._registry import (
     get_detector,
     resolve_detector,
 )
-from veil.detect._video import FrameFaces, detect_video
 from veil.types import Face, Image
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "FrameFaces",
     "box_iou",
     "detect",
+    "detect_animation",
     "detect_batch",
     "detect_video",
     "get_detector",

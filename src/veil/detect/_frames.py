@@ -1,18 +1,21 @@
-"""Faces in the frames of a video, in the pixels a player shows."""
+"""Faces in the frames of a video or an animated image, in the pixels a player shows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from veil.detect._registry import get_detector
 from veil.types import Face
 
-__all__ = ["FrameFaces", "detect_video"]
+if TYPE_CHECKING:
+    from veil.io import Animation
+
+__all__ = ["FrameFaces", "detect_animation", "detect_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +77,22 @@ def detect_video(
             # np.rot90 turns counter-clockwise, the way the display matrix does.
             upright = np.ascontiguousarray(np.rot90(frame.image, turns)) if turns else frame.image
             yield FrameFaces(frame.index, frame.index / fps, tuple(model.detect(upright)))
+
+
+def detect_animation(
+    animation: Animation, *, detector: str = "auto", threshold: float | None = None
+) -> list[FrameFaces]:
+    """Find the faces in every frame of an animated image (``veil.io.read_animation``).
+
+    ``seconds`` is when each frame starts showing, from the frame durations. See
+    ``detect_video`` for ``detector`` and ``threshold``.
+
+    Raises:
+        UnknownModelError: Unknown ``detector``.
+    """
+    model = get_detector(detector, threshold=threshold)
+    starts = np.cumsum((0, *animation.durations_ms[:-1])) / 1000
+    return [
+        FrameFaces(index, float(start), tuple(model.detect(frame)))
+        for index, (frame, start) in enumerate(zip(animation.frames, starts, strict=True))
+    ]

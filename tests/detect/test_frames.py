@@ -1,4 +1,4 @@
-"""detect_video and ``veil detect`` on videos: every frame searched upright, boxes as a player shows them."""
+"""detect_video, detect_animation and `veil detect` on them: every frame searched, boxes as shown."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import veil
 from veil.cli import app
-from veil.detect import detect_video
+from veil.detect import detect_animation, detect_video
 from veil.errors import InputError
 
 SIZE = (480, 272)  # (width, height) as displayed
@@ -85,3 +85,14 @@ def test_cli_lists_faces_per_frame_beside_photos(
     assert still["file"] == str(photo) and len(still["faces"]) == 1
     table = CliRunner().invoke(app, ["detect", str(clips[0].parent)])
     assert table.exit_code == 0 and f"of {FRAMES} frames" in table.stderr
+
+
+def test_every_frame_of_an_animation_and_when_it_shows(astronaut_gif: Path) -> None:
+    animation = veil.io.read_animation(astronaut_gif)
+    frames = detect_animation(animation)
+    assert [len(f.faces) for f in frames] == [1] * len(animation.frames)
+    starts = [sum(animation.durations_ms[:index]) / 1000 for index in range(len(frames))]
+    assert [f.seconds for f in frames] == pytest.approx(starts)
+    result = CliRunner().invoke(app, ["detect", str(astronaut_gif), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [len(f["faces"]) for f in json.loads(result.stdout)["frames"]] == [1] * len(frames)
