@@ -177,6 +177,17 @@ def test_detect_finds_the_astronaut(client: TestClient, photo_png: bytes) -> Non
     assert 70 < x1 < x2 < 150 and 15 < y1 < y2 < 100  # her face, upper middle of the photo
     assert face["score"] > 0.5
     assert len(face["landmarks"]) == 5
+    assert body["frames"] is None
+
+
+def test_detect_searches_every_frame_of_an_animation(client: TestClient, astronaut_gif: Path) -> None:
+    body = client.post("/v1/detect", files=_upload(astronaut_gif.read_bytes(), "a.gif", "image/gif")).json()
+    assert [len(frame["faces"]) for frame in body["frames"]] == [1, 1, 1, 1]
+    assert [frame["seconds"] for frame in body["frames"]] == pytest.approx([0, 0.08, 0.17, 0.27])
+    assert body["faces"] == body["frames"][0]["faces"]
+    lefts = [frame["faces"][0]["box"][0] for frame in body["frames"]]
+    assert lefts == sorted(lefts, reverse=True)  # the pan moves her face left, frame after frame
+    assert not list((client.app.state.veil.settings.tmp_dir).iterdir())  # type: ignore[attr-defined]
 
 
 def test_attributes_are_read_from_the_astronauts_face(client: TestClient, photo_png: bytes) -> None:

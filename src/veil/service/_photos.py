@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
@@ -64,15 +67,37 @@ async def detect(
     detector: DetectorField = "auto",
     threshold: ThresholdField = None,
 ) -> DetectOut:
-    """Find the faces in a photo: boxes, scores and five landmarks each (as ``veil detect --json``)."""
-    from veil.detect import get_detector
+    """Find the faces in a photo: boxes, scores and five landmarks each (as ``veil detect --json``).
 
+    An animation has every frame searched (``frames``); ``faces`` are its first frame's.
+    """
     photo = await read_photo(file, state.settings)
-    faces = await run_in_threadpool(lambda: get_detector(detector, threshold=threshold).detect(photo.image))
+    record = await run_in_threadpool(_detect, state, photo, detector, threshold)
     height, width = photo.image.shape[:2]
-    return DetectOut.model_validate(
-        {"file": photo.name, "width": width, "height": height, "faces": [f.to_dict() for f in faces]}
-    )
+    return DetectOut.model_validate({"file": photo.name, "width": width, "height": height, **record})
+
+
+def _detect(state: ServiceState, photo: Photo, detector: str, threshold: float | None) -> dict[str, Any]:
+    from veil.detect import detect_animation, get_detector
+    from veil.io import read_animation
+
+    if photo.frames == 1:
+        faces = get_detector(detector, threshold=threshold).detect(photo.image)
+        return {"faces": [face.to_dict() for face in faces]}
+    with _upload_file(state, photo) as upload:
+        frames = detect_animation(read_animation(upload), detector=detector, threshold=threshold)
+    return {"faces": [face.to_dict() for face in frames[0].faces], "frames": [f.to_dict() for f in frames]}
+
+
+@contextmanager
+def _upload_file(state: ServiceState, photo: Photo) -> Iterator[Path]:
+    """The upload's bytes as a file in the service's scratch folder, removed when the block ends."""
+    upload = state.settings.tmp_dir / f"{uuid.uuid4().hex}.upload{photo.suffix}"
+    try:
+        upload.write_bytes(photo.data)
+        yield upload
+    finally:
+        upload.unlink(missing_ok=True)
 
 
 def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tuple[bytes, int]:
@@ -84,13 +109,11 @@ def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tu
     import veil
     from veil.anonymize import blur_animation
 
-    name = uuid.uuid4().hex
-    path = state.settings.tmp_dir / f"{name}{photo.output_suffix}"
-    upload = state.settings.tmp_dir / f"{name}.upload{photo.suffix}"
+    path = state.settings.tmp_dir / f"{uuid.uuid4().hex}{photo.output_suffix}"
     try:
         if photo.frames > 1:
-            upload.write_bytes(photo.data)
-            faces = blur_animation(upload, path, **options).tracks
+            with _upload_file(state, photo) as upload:
+                faces = blur_animation(upload, path, **options).tracks
         else:
             blurred = veil.blur(photo.image, **options)
             veil.write_image(blurred.image, path)
@@ -98,7 +121,6 @@ def _anonymize(state: ServiceState, photo: Photo, options: dict[str, Any]) -> tu
         return path.read_bytes(), faces
     finally:
         path.unlink(missing_ok=True)
-        upload.unlink(missing_ok=True)
 
 
 @router.post(

@@ -14,6 +14,7 @@ __all__ = [
     "DetectOut",
     "ErrorOut",
     "FaceOut",
+    "FrameOut",
     "GalleryIn",
     "GalleryListOut",
     "GalleryOut",
@@ -50,11 +51,21 @@ class FaceOut(BaseModel):
     track_id: int | None = None
 
 
+class FrameOut(BaseModel):
+    frame: int = Field(description="The frame's position, from 0.")
+    seconds: float = Field(description="When the frame starts showing.")
+    faces: list[FaceOut]
+
+
 class DetectOut(BaseModel):
     file: str
     width: int
     height: int
-    faces: list[FaceOut]
+    faces: list[FaceOut] = Field(description="The photo's faces; for an animation, its first frame's.")
+    frames: list[FrameOut] | None = Field(
+        None,
+        description="An animation's every frame with its faces (as veil detect --json); null for a photo.",
+    )
 
 
 class AttributeOut(BaseModel):
