@@ -122,6 +122,16 @@ def test_folders_are_paired_by_relative_path(tmp_path: Path, photos: list[np.nda
     assert updates[0].current == str(Path("1.png"))
 
 
+def test_a_pair_may_change_format_but_not_name(tmp_path: Path, photos: list[np.ndarray]) -> None:
+    clean, anonymized = _write_folders(tmp_path, photos[:2])
+    Image.fromarray(photos[1]).save(clean / "1.bmp")  # another format, as veil blur writes a GIF as PNG
+    (clean / "1.png").unlink()
+    assert evaluate_utility(clean, anonymized) == utility_report(photos[:2], photos[:2])
+    write_image(photos[1], clean / "1.jpg")
+    with pytest.raises(InputError, match=r"1\.bmp and 1\.jpg would pair with the same photo"):
+        evaluate_utility(clean, anonymized)
+
+
 def test_folder_labels_give_accuracies(tmp_path: Path, photos: list[np.ndarray]) -> None:
     clean, anonymized = _write_folders(tmp_path, photos, blur=True)
     top1 = classify([read_image(clean / "album/0.png"), *(read_image(clean / f"{i}.png") for i in (1, 2, 3))])

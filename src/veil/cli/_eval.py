@@ -152,7 +152,7 @@ def eval_anonymization(
 def eval_utility(
     clean: Annotated[Path, typer.Argument(help="Folder of the original photos.")],
     anonymized: Annotated[
-        Path, typer.Argument(help="Folder of the same photos anonymized (same relative paths).")
+        Path, typer.Argument(help="Folder of the same photos anonymized (same relative paths, any suffix).")
     ],
     labels: Annotated[Path | None, typer.Option(help="CSV with file,label (ImageNet class index).")] = None,
     out: OutOption = None,

@@ -166,9 +166,10 @@ def evaluate_utility(
     """The utility report of a folder of photos and its anonymized copy, paired by relative path.
 
     Every image under ``clean_dir`` (sub-folders included) must have its
-    anonymized version at the same relative path under ``anonymized_dir``, and
-    the other way round, so that no photo is left out of the comparison without
-    a word. Photos are read and classified 16 pairs at a time, so memory stays
+    anonymized version at the same relative path under ``anonymized_dir`` (the
+    suffix may differ: ``veil blur`` writes a GIF as PNG), and the
+    other way round, so that no photo is left out of the comparison without a
+    word. Photos are read and classified 16 pairs at a time, so memory stays
     bounded whatever the folder's size.
 
     Args:
@@ -187,32 +188,37 @@ def evaluate_utility(
         ModelNotPulledError: The classifier's weights are missing.
     """
     clean_root, anonymized_root = Path(clean_dir), Path(anonymized_dir)
-    relative = _paired_photos(clean_root, anonymized_root)
+    pairs = _paired_photos(clean_root, anonymized_root)
+    relative = [clean for clean, _ in pairs]
     true = None if labels_csv is None else _read_labels(Path(labels_csv), clean_root, relative)
     before: list[Classes] = []
     after: list[Classes] = []
-    for start in range(0, len(relative), _CHUNK_PHOTOS):
-        chunk = relative[start : start + _CHUNK_PHOTOS]
-        before.append(classify([read_image(clean_root / path) for path in chunk], top_k=_TOP_K))
-        after.append(classify([read_image(anonymized_root / path) for path in chunk], top_k=_TOP_K))
+    for start in range(0, len(pairs), _CHUNK_PHOTOS):
+        chunk = pairs[start : start + _CHUNK_PHOTOS]
+        before.append(classify([read_image(clean_root / clean) for clean, _ in chunk], top_k=_TOP_K))
+        after.append(classify([read_image(anonymized_root / other) for _, other in chunk], top_k=_TOP_K))
         if progress is not None:
-            for done, path in enumerate(chunk, start + 1):
-                progress(ProgressUpdate(done=done, total=len(relative), current=str(path)))
-    logger.info("classified %d photo pairs from %s and %s", len(relative), clean_root, anonymized_root)
+            for done, (clean, _) in enumerate(chunk, start + 1):
+                progress(ProgressUpdate(done=done, total=len(pairs), current=str(clean)))
+    logger.info("classified %d photo pairs from %s and %s", len(pairs), clean_root, anonymized_root)
     return _report(np.concatenate(before), np.concatenate(after), true)
 
 
-def _paired_photos(clean_root: Path, anonymized_root: Path) -> list[Path]:
-    """Relative paths of the clean photos, once every one is known to have its anonymized counterpart."""
+def _paired_photos(clean_root: Path, anonymized_root: Path) -> list[tuple[Path, Path]]:
+    """(clean, anonymized) relative paths, once every clean photo is known to have its counterpart.
+
+    A pair shares its relative path but for the suffix, because anonymizing may
+    change the format (``veil blur`` writes a GIF as PNG).
+    """
     for root in (clean_root, anonymized_root):
         if not root.is_dir():
             raise InputError(root, "not a folder (expected a folder of photos)")
-    clean = [path.relative_to(clean_root) for path in find_images([clean_root])]
-    anonymized = {path.relative_to(anonymized_root) for path in find_images([anonymized_root])}
+    clean = _photos_by_name(clean_root)
+    anonymized = _photos_by_name(anonymized_root)
     if not clean:
         raise InputError(clean_root, "no image files in this folder")
-    missing = [path for path in clean if path not in anonymized]
-    extra = sorted(anonymized.difference(clean))
+    missing = [path for name, path in clean.items() if name not in anonymized]
+    extra = sorted(path for name, path in anonymized.items() if name not in clean)
     for unpaired, root, other in (
         (missing, anonymized_root, clean_root),
         (extra, clean_root, anonymized_root),
@@ -222,9 +228,20 @@ def _paired_photos(clean_root: Path, anonymized_root: Path) -> list[Path]:
             raise InputError(
                 root,
                 f"{len(unpaired)} photos of {other} have no counterpart here ({names}); "
-                "pair every photo with its version at the same relative path",
+                "pair every photo with its version at the same relative path (any suffix)",
             )
-    return clean
+    return [(path, anonymized[name]) for name, path in clean.items()]
+
+
+def _photos_by_name(root: Path) -> dict[Path, Path]:
+    """The images under ``root`` by relative path without suffix; two that share one are refused."""
+    photos: dict[Path, Path] = {}
+    for path in find_images([root]):
+        relative = path.relative_to(root)
+        other = photos.setdefault(relative.with_suffix(""), relative)
+        if other != relative:
+            raise InputError(root, f"{other} and {relative} would pair with the same photo; keep one")
+    return photos
 
 
 def _read_labels(labels_csv: Path, clean_root: Path, relative: Sequence[Path]) -> Classes:
