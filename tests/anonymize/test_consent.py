@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import veil
-from veil.anonymize import CONSENT_STREAK, BlurWork, blur_file, blur_video
+from veil.anonymize import CONSENT_STREAK, BlurWork, blur_file, blur_files, blur_video
+from veil.errors import GalleryFileError
 from veil.io import VideoReader
 from veil.match import Gallery, enroll, generate_key
 
@@ -35,6 +36,19 @@ def test_an_enrolled_person_is_left_unblurred(astronaut: np.ndarray, tmp_path: P
     kept = _gallery_of(tmp_path, np.ascontiguousarray(astronaut[:, ::-1]), "eileen")  # another photo of her
     assert blur_file(photo, tmp_path / "kept.png", BlurWork(keep=kept)) == 0
     assert np.array_equal(veil.read_image(tmp_path / "kept.png"), astronaut)
+
+
+@pytest.mark.parametrize("gallery", ["missing.veil", "photo.png"])
+def test_a_consent_gallery_that_cannot_be_loaded_stops_the_job_before_it_starts(
+    astronaut: np.ndarray, tmp_path: Path, gallery: str
+) -> None:
+    photo = veil.write_image(astronaut, tmp_path / "in" / "photo.png")
+    work = BlurWork(keep=tmp_path / "in" / gallery)
+    with pytest.raises(GalleryFileError, match=gallery.replace(".", r"\.")):
+        blur_files([tmp_path / "in"], tmp_path / "out", work)
+    with pytest.raises(GalleryFileError):
+        blur_file(photo, tmp_path / "one.png", work)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "one.png").exists()
 
 
 @pytest.mark.data

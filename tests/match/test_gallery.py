@@ -324,6 +324,11 @@ def test_other_files_are_not_galleries(tmp_path: Path) -> None:
         Gallery.load(path, key=generate_key())
 
 
+def test_a_missing_gallery_is_a_gallery_error(tmp_path: Path) -> None:
+    with pytest.raises(GalleryFileError, match=r"nowhere\.veil: no such file"):
+        Gallery.load(tmp_path / "nowhere.veil", key=generate_key())
+
+
 def test_file_holds_no_plaintext_embedding_name_or_metadata(people: Gallery, tmp_path: Path) -> None:
     vectors = unit_rows(6)
     blob = people.save(tmp_path / "g.veil", key=generate_key()).read_bytes()

@@ -20,7 +20,7 @@ from veil.types import Face, Image
 if TYPE_CHECKING:
     from veil.match import Gallery
 
-__all__ = ["CONSENT_FAR", "CONSENT_STREAK", "TrackConsent", "consented"]
+__all__ = ["CONSENT_FAR", "CONSENT_STREAK", "TrackConsent", "check_consent_gallery", "consented"]
 
 CONSENT_FAR = 1e-4
 """False accept rate of the consent check: a stranger is left unblurred at most this often."""
@@ -35,6 +35,16 @@ def _gallery(path: str) -> Gallery:
     from veil.match import Gallery
 
     return Gallery.load(path)
+
+
+def check_consent_gallery(gallery_path: Path) -> None:
+    """Load the consent gallery once before a job, so a missing file or key stops it at the start.
+
+    Raises:
+        GalleryFileError: No such file, or not a readable veil gallery.
+        GalleryKeyError: No key, or the wrong one.
+    """
+    _gallery(str(gallery_path))
 
 
 def consented(image: Image, faces: Sequence[Face], gallery_path: Path) -> list[bool]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from veil.anonymize._animation import blur_animation
-from veil.anonymize._consent import consented
+from veil.anonymize._consent import check_consent_gallery, consented
 from veil.anonymize._image import (
     DEFAULT_DETECTOR,
     DEFAULT_EXPAND,
@@ -129,15 +129,20 @@ def blur_file(
     Returns the number of faces blurred.
 
     Raises:
-        InputError: The photo cannot be read.
+        InputError: The photo cannot be read, or the consent gallery (``work.keep``)
+            is missing or not a gallery (``GalleryFileError``).
+        GalleryKeyError: The consent gallery's key is missing or wrong.
         OutputError: ``target`` exists and ``overwrite`` is False, or is the input.
     """
     from veil.errors import OutputError
 
+    work = work or BlurWork()
     target = Path(target)
     if target.exists() and not overwrite:
         raise OutputError(target, "already exists (choose another output)")
-    return (work or BlurWork())(Path(source), target)
+    if work.keep is not None:
+        check_consent_gallery(work.keep)
+    return work(Path(source), target)
 
 
 def blur_files(
@@ -157,9 +162,13 @@ def blur_files(
     ``work`` holds the blur options (default ``BlurWork()``).
 
     See ``veil.jobs.run_folder_job`` for ``resume``, ``copy_others``, ``engine``,
-    ``workers``, ``address`` and what is written where.
+    ``workers``, ``address`` and what is written where. A consent gallery
+    (``work.keep``) that cannot be loaded stops the job before it starts
+    (``GalleryFileError``, ``GalleryKeyError``).
     """
     work = work or BlurWork()
+    if work.keep is not None:
+        check_consent_gallery(work.keep)
     return run_folder_job(
         inputs,
         Path(out),

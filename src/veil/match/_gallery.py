@@ -335,14 +335,19 @@ class Gallery:
         Raises:
             GalleryKeyError: No key was given or found, or the key is not the one
                 the file was saved with.
-            GalleryFileError: Not a gallery file, written by a newer veil, or damaged or altered.
-            OSError: The file cannot be read.
+            GalleryFileError: No such file, a file that cannot be read, not a gallery
+                file, written by a newer veil, or damaged or altered.
         """
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         source = Path(path)
-        blob = source.read_bytes()
+        try:
+            blob = source.read_bytes()
+        except FileNotFoundError as err:
+            raise GalleryFileError(source, "no such file") from err
+        except OSError as err:
+            raise GalleryFileError(source, f"cannot be read ({err.strerror or err})") from err
         if len(blob) < _HEADER.size or not blob.startswith(_MAGIC):
             raise GalleryFileError(source, "not a veil gallery file")
         _magic, version, nonce, check = _HEADER.unpack_from(blob)
