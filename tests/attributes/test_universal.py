@@ -76,6 +76,8 @@ def test_save_load_and_video(astronaut: np.ndarray, learned: UniversalPerturbati
     learned.save(tmp_path / "p.npz")
     loaded = UniversalPerturbation.load(tmp_path / "p.npz")
     assert np.array_equal(loaded.delta, learned.delta) and loaded.targets == learned.targets
+    with pytest.raises(InputError, match=r"missing\.npz: no such file"):
+        UniversalPerturbation.load(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not numpy")
     with pytest.raises(InputError, match=r"bad\.npz"):
         UniversalPerturbation.load(tmp_path / "bad.npz")

@@ -191,6 +191,8 @@ def test_save_and_load_round_trip(rng: np.random.Generator, tmp_path: Path, meth
 
 
 def test_load_refuses_what_is_not_a_map(tmp_path: Path, rng: np.random.Generator) -> None:
+    with pytest.raises(InputError, match=r"missing\.npz: no such file"):
+        EmbeddingMap.load(tmp_path / "missing.npz")
     text = tmp_path / "notes.npz"
     text.write_text("not a map")
     with pytest.raises(InputError, match="not a veil embedding map"):

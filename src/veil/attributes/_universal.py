@@ -128,12 +128,14 @@ class UniversalPerturbation:
         """Read one written by ``save``.
 
         Raises:
-            InputError: Not such a file.
+            InputError: No such file, or not a universal perturbation file.
         """
         try:
             with np.load(Path(path)) as stored:
                 delta = np.asarray(stored["delta"], np.float32)
                 meta = json.loads(str(stored["meta"]))
+        except FileNotFoundError as error:
+            raise InputError(path, "no such file") from error
         except (OSError, ValueError, KeyError) as error:
             raise InputError(path, f"not a universal perturbation file ({error})") from error
         if delta.shape != (UNIVERSAL_SIZE, UNIVERSAL_SIZE, 3):

@@ -356,14 +356,18 @@ class EmbeddingMap:
         """A fitted map from a file written by :meth:`save`.
 
         Raises:
-            InputError: Not a map file, a newer format, or inconsistent contents.
-            OSError: The file cannot be read.
+            InputError: No such file, a file that cannot be read, not a map file, a
+                newer format, or inconsistent contents.
         """
         source = Path(path)
         try:
             with np.load(source, allow_pickle=False) as arrays:
                 meta = json.loads(str(arrays["meta"]))
                 parts = {name: arrays[name] for name in _ARRAYS if name in arrays.files}
+        except FileNotFoundError as err:
+            raise InputError(source, "no such file") from err
+        except OSError as err:
+            raise InputError(source, f"cannot be read ({err.strerror or err})") from err
         except (ValueError, KeyError) as err:
             raise InputError(source, f"not a veil embedding map ({err})") from err
         return cls._from_parts(meta, parts, source)
