@@ -159,6 +159,9 @@ def test_one_photo_that_cannot_be_read_fails_with_1_and_bad_usage_exits_2(
     photo = _photo(tmp_path, astronaut)
     refused = runner.invoke(app, ["blur", str(photo), "-o", str(photo)])
     assert refused.exit_code == 2 and f"{photo}: already exists" in refused.stderr
+    for option in (["--strength", "-1"], ["--expand", "-0.5"]):
+        weak = runner.invoke(app, ["blur", str(photo), "-o", str(tmp_path / "weak.png"), *option])
+        assert weak.exit_code == 2 and "must be" in weak.stderr and not (tmp_path / "weak.png").exists()
 
 
 def test_verify_fails_on_a_photo_without_a_face_and_refuses_a_missing_path(

@@ -170,6 +170,8 @@ def test_bad_inputs_raise_input_error_naming_the_file(
         ({"detector": "nope"}, UnknownModelError),
         ({"detect_every": 0}, ValueError),
         ({"detect_side": 0}, ValueError),
+        ({"strength": 0.0}, ValueError),
+        ({"expand": -0.2}, ValueError),
     ],
 )
 def test_bad_options_fail_before_writing(

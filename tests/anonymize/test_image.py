@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import veil
-from veil.anonymize import FILTERS, anonymize_faces, blur
+from veil.anonymize import FILTERS, BlurWork, anonymize_faces, blur
 from veil.errors import UnknownModelError
 
 
@@ -63,3 +63,20 @@ def test_faces_at_the_border_are_clipped_not_dropped(astronaut: np.ndarray) -> N
 def test_unknown_method_lists_the_methods(astronaut: np.ndarray) -> None:
     with pytest.raises(UnknownModelError, match="unknown method 'swirl'; choose one of: gaussian"):
         anonymize_faces(astronaut, [], method="swirl")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"strength": 0.0}, "strength must be above 0"),
+        ({"strength": -1.0}, "strength"),
+        ({"expand": -0.3}, "expand"),
+    ],
+)
+def test_options_that_would_leave_faces_readable_are_refused(
+    astronaut: np.ndarray, options: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        anonymize_faces(astronaut, [], **options)
+    with pytest.raises(ValueError, match=message):
+        BlurWork(**options)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from veil.anonymize._image import (
     DEFAULT_METHOD,
     DEFAULT_STRENGTH,
     anonymize_faces,
+    check_obfuscation,
 )
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
 from veil.detect import THREADED_DETECTORS, get_detector, resolve_detector
@@ -49,6 +50,17 @@ class BlurWork:
     keep_metadata: bool = False
     detect_every: int = DEFAULT_DETECT_EVERY
     output_format: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse options that would blur nothing, before any file is touched.
+
+        Raises:
+            ValueError: An unknown method, a strength that is not above 0, a negative
+                expand, or ``detect_every`` below 1.
+        """
+        check_obfuscation(self.method, self.strength, self.expand)
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be 1 or more, got {self.detect_every}")
 
     @property
     def in_threads(self) -> bool:

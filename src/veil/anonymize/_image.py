@@ -22,6 +22,7 @@ __all__ = [
     "Anonymized",
     "anonymize_faces",
     "blur",
+    "check_obfuscation",
 ]
 
 DEFAULT_DETECTOR = "yunet-voting"
@@ -70,6 +71,24 @@ def _ellipse_weight(
     return np.clip((1 - distance) / FEATHER, 0.0, 1.0).astype(np.float32)
 
 
+def check_obfuscation(method: str, strength: float, expand: float) -> None:
+    """Refuse obfuscation options that would leave faces readable.
+
+    A strength of 0 or below blurs nothing (and a negative sigma means nothing),
+    and a negative expand leaves the edge of every face untouched.
+
+    Raises:
+        UnknownModelError: Unknown ``method``.
+        ValueError: ``strength`` not above 0, or ``expand`` below 0.
+    """
+    if method not in FILTERS:
+        raise UnknownModelError("method", method, FILTERS)
+    if not strength > 0:
+        raise ValueError(f"strength must be above 0 (it would blur nothing), got {strength}")
+    if not expand >= 0:
+        raise ValueError(f"expand must be 0 or more (below, face edges stay sharp), got {expand}")
+
+
 def anonymize_faces(
     image: Image,
     faces: Sequence[Face],
@@ -94,11 +113,11 @@ def anonymize_faces(
 
     Raises:
         UnknownModelError: Unknown ``method``.
+        ValueError: ``strength`` not above 0 (it would blur nothing), or ``expand`` below 0.
     """
     import cv2  # imported on first use, so that `import veil` stays light
 
-    if method not in FILTERS:
-        raise UnknownModelError("method", method, FILTERS)
+    check_obfuscation(method, strength, expand)
     obfuscate = FILTERS[method]
     out = image.copy()
     height, width = image.shape[:2]

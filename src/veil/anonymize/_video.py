@@ -22,17 +22,16 @@ from typing import Any
 import numpy as np
 
 from veil.anonymize._consent import TrackConsent
-from veil.anonymize._filters import FILTERS
 from veil.anonymize._image import (
     DEFAULT_DETECTOR,
     DEFAULT_EXPAND,
     DEFAULT_METHOD,
     DEFAULT_STRENGTH,
     anonymize_faces,
+    check_obfuscation,
 )
 from veil.detect import Detector, get_detector
 from veil.detect._tracking import FaceTracker
-from veil.errors import UnknownModelError
 from veil.io import VideoReader, VideoWriter
 from veil.types import Face, Image, Point, ProgressUpdate
 
@@ -145,7 +144,8 @@ def blur_video(
         OutputError: ``dst`` exists (without ``overwrite``), is ``src``, has an
             unknown extension, or cannot be written. No partial file is left.
         UnknownModelError: Unknown ``method`` or ``detector``.
-        ValueError: ``detect_every`` or ``detect_side`` below 1.
+        ValueError: ``detect_every`` or ``detect_side`` below 1, ``strength`` not above 0,
+            or ``expand`` below 0.
     """
     blurrer = FrameBlurrer(
         FaceFollower(
@@ -196,13 +196,13 @@ class FrameBlurrer:
 
     Raises:
         UnknownModelError: Unknown ``method``.
+        ValueError: ``strength`` not above 0, or ``expand`` below 0.
     """
 
     def __init__(
         self, follower: FaceFollower, *, method: str, strength: float, expand: float, keep: str | Path | None
     ) -> None:
-        if method not in FILTERS:
-            raise UnknownModelError("method", method, FILTERS)
+        check_obfuscation(method, strength, expand)
         self.follower = follower
         self.method, self.strength, self.expand = method, strength, expand
         self.consent = None if keep is None else TrackConsent(Path(keep))

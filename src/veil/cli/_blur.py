@@ -71,19 +71,17 @@ def blur(
     as_json: JsonOption = False,
 ) -> None:
     """Blur every face in photos, videos and folders. Inputs are never modified; nothing is overwritten."""
-    work = BlurWork(
-        method=method,
-        strength=strength,
-        expand=expand,
-        detector=detector,
-        threshold=threshold,
-        keep=keep,
-        keep_metadata=keep_metadata,
-        detect_every=detect_every,
-    )
     try:
-        if method not in FILTERS:
-            raise VeilError(f"unknown method {method!r}; choose one of: {', '.join(FILTERS)}")
+        work = BlurWork(
+            method=method,
+            strength=strength,
+            expand=expand,
+            detector=detector,
+            threshold=threshold,
+            keep=keep,
+            keep_metadata=keep_metadata,
+            detect_every=detect_every,
+        )
         if is_single_file_job(paths, out):
             with failing_inputs(paths[0], as_json=as_json):
                 faces = blur_file(paths[0], out, work)
@@ -103,6 +101,6 @@ def blur(
                 address=address,
                 progress=update,
             )
-    except VeilError as error:
+    except (VeilError, ValueError) as error:
         raise fail_usage(str(error)) from error
     print_job_report(report, out, "blurred", as_json=as_json)
