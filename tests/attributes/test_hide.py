@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from veil.attributes import (
     KEEP_COSINE,
     AttributesHidden,
+    HideWork,
     classify_attributes,
     evaluate_attributes,
     hide_attributes,
@@ -19,6 +20,7 @@ from veil.attributes import (
 )
 from veil.attributes._hide_optimise import CHANCE_TOLERANCE
 from veil.cli import app
+from veil.errors import VeilError
 from veil.io import read_image, write_image
 from veil.quality import dssim
 
@@ -173,3 +175,11 @@ def test_chance_is_a_uniform_read_of_the_classes_a_judge_can_read() -> None:
     assert float(loss[0]) == pytest.approx(0.0, abs=1e-6) and bool(done[0])
     loss, done = chance_loss(torch.tensor([[4.0, 0.0, 0.0, -30.0, 0.0]]), readable)
     assert float(loss[0]) > 0.5 and not bool(done[0])
+
+
+@pytest.mark.parametrize("budget", [0.0, -0.01, 0.5])
+def test_a_budget_outside_the_open_interval_is_refused_before_any_work(budget: float) -> None:
+    with pytest.raises(VeilError, match=r"budget must be between 0 and 0\.5"):
+        HideWork(budget=budget)
+    with pytest.raises(VeilError, match=r"budget must be between 0 and 0\.5"):
+        hide_attributes(np.zeros((64, 64, 3), np.uint8), faces=[], budget=budget)

@@ -11,6 +11,7 @@ from veil.attributes._hide import AttributesHidden, hide_attributes
 from veil.attributes._live import hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
 from veil.attributes._universal import UniversalPerturbation
+from veil.cloak._modes import check_budget
 from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
@@ -45,6 +46,11 @@ class HideWork:
     threshold: float | None = None
     keep_metadata: bool = False
     output_format: str = ".png"
+
+    def __post_init__(self) -> None:
+        """Refuse a budget outside (0, 0.5) before any file is touched (``VeilError``)."""
+        if self.budget is not None:
+            check_budget(self.budget)
 
     @property
     def in_threads(self) -> bool:

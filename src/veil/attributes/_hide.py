@@ -158,17 +158,19 @@ def hide_attributes(
 
     Raises:
         InputError: Unknown attribute or class in ``hide``, or a class named with ``chance``.
-        VeilError: A judge that is not differentiable (dlib) or no judge.
+        VeilError: A judge that is not differentiable (dlib) or no judge, or a budget outside (0, 0.5).
         UnknownModelError: Unknown judge or detector.
     """
     import torch
 
     from veil.attributes._hide_optimise import Goal, optimise, record
+    from veil.cloak._modes import check_budget
     from veil.cloak._optimise import FaceProblem, white_box_recognizers
 
     wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide), chance=chance)
     settings = HIDE_MODES["visible" if visible else "imperceptible"]
     budget = settings.budget if budget is None else budget
+    check_budget(budget)
     if faces is None:
         from veil.detect import detect
 

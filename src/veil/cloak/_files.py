@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES
+from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES, check_budget
 from veil.cloak._results import Cloaked
 from veil.cloak._targets import Target, choose_target, person_embeddings
 from veil.detect import get_detector
@@ -64,8 +64,7 @@ def cloak_faces(
         raise VeilError(f"unknown cloak mode {mode!r}; choose one of: {', '.join(MODES)}")
     settings = MODES[mode]
     budget = settings.budget if budget is None else budget
-    if not 0 < budget < 0.5:
-        raise VeilError(f"the DSSIM budget must be between 0 and 0.5, got {budget}")
+    check_budget(budget)
     from veil.cloak._optimise import cloak_image
 
     cloaked, records = cloak_image(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_MODE", "DEFAULT_MODELS", "MODES", "CloakMode"]
+__all__ = ["DEFAULT_MODE", "DEFAULT_MODELS", "MODES", "CloakMode", "check_budget"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +44,15 @@ DEFAULT_MODE = "mid"
 
 DEFAULT_MODELS = ("sface", "facenet")
 """The white-box ensemble: veil's differentiable recognizers (dlib is not differentiable)."""
+
+
+def check_budget(budget: float) -> None:
+    """Refuse a DSSIM budget that allows no change (0) or one past recognition (0.5 is the maximum DSSIM).
+
+    Raises:
+        VeilError: ``budget`` outside (0, 0.5).
+    """
+    from veil.errors import VeilError
+
+    if not 0 < budget < 0.5:
+        raise VeilError(f"the DSSIM budget must be between 0 and 0.5, got {budget}")
