@@ -175,6 +175,26 @@ def test_verify_fails_on_a_photo_without_a_face_and_refuses_a_missing_path(
     assert missing.exit_code == 2 and "missing.jpg: no such file" in missing.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["blur", "--detector", "nosuch"], "unknown detector 'nosuch'"),
+        (["blur", "--detector", "yunet+nosuch"], "unknown detector 'nosuch'"),
+        (["blur", "--threshold", "1.5"], "threshold must be between 0 and 1"),
+        (["cloak", "--mode", "nosuch"], "unknown cloak mode 'nosuch'"),
+        (["cloak", "--hide", "gender", "--threshold", "-0.1"], "threshold must be between 0 and 1"),
+    ],
+)
+def test_a_folder_job_with_bad_options_stops_before_it_starts(
+    astronaut: np.ndarray, tmp_path: Path, command: list[str], message: str
+) -> None:
+    _photo(tmp_path / "in", astronaut)
+    name, *options = command
+    result = runner.invoke(app, [name, str(tmp_path / "in"), "-o", str(tmp_path / "out"), *options])
+    assert result.exit_code == 2 and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_help_shows_defaults_that_are_not_values() -> None:
     """Defaults described in words ("the mode's") show in the help; rich markup must not swallow them."""
     result = runner.invoke(app, ["cloak", "--help"], env={"COLUMNS": "200"})

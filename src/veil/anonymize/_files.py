@@ -20,7 +20,7 @@ from veil.anonymize._image import (
     check_obfuscation,
 )
 from veil.anonymize._video import DEFAULT_DETECT_EVERY, blur_video
-from veil.detect import THREADED_DETECTORS, get_detector, resolve_detector
+from veil.detect import THREADED_DETECTORS, check_detector, get_detector, resolve_detector
 from veil.errors import VeilWarning
 from veil.io import IMAGE_EXTENSIONS, count_frames, is_video, read_image, write_image
 from veil.jobs import JobReport, run_folder_job
@@ -55,10 +55,13 @@ class BlurWork:
         """Refuse options that would blur nothing, before any file is touched.
 
         Raises:
-            ValueError: An unknown method, a strength that is not above 0, a negative
-                expand, or ``detect_every`` below 1.
+            ValueError: A strength that is not above 0, a negative expand, or
+                ``detect_every`` below 1.
+            UnknownModelError: An unknown method or detector.
+            VeilError: A detection threshold outside [0, 1].
         """
         check_obfuscation(self.method, self.strength, self.expand)
+        check_detector(self.detector, self.threshold)
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be 1 or more, got {self.detect_every}")
 

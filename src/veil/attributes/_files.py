@@ -12,6 +12,7 @@ from veil.attributes._live import hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
 from veil.attributes._universal import UniversalPerturbation
 from veil.cloak._modes import check_budget
+from veil.detect import check_detector
 from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job
 from veil.types import ProgressUpdate
@@ -48,9 +49,15 @@ class HideWork:
     output_format: str = ".png"
 
     def __post_init__(self) -> None:
-        """Refuse a budget outside (0, 0.5) before any file is touched (``VeilError``)."""
+        """Refuse a bad budget, detector or threshold before any file is touched.
+
+        Raises:
+            VeilError: A budget outside (0, 0.5) or a threshold outside [0, 1].
+            UnknownModelError: An unknown detector.
+        """
         if self.budget is not None:
             check_budget(self.budget)
+        check_detector(self.detector, self.threshold)
 
     @property
     def in_threads(self) -> bool:

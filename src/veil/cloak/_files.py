@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES, check_budget
+from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES, check_budget, check_mode
 from veil.cloak._results import Cloaked
 from veil.cloak._targets import Target, choose_target, person_embeddings
-from veil.detect import get_detector
+from veil.detect import check_detector, get_detector
 from veil.errors import InputError, NoFaceError, OutputError, VeilError
 from veil.io import IMAGE_EXTENSIONS, find_images, read_still, write_image
 from veil.jobs import JobReport, run_folder_job
@@ -60,8 +60,7 @@ def cloak_faces(
     Raises:
         VeilError: Unknown mode, a budget outside (0, 0.5), or a model that cannot guide a cloak.
     """
-    if mode not in MODES:
-        raise VeilError(f"unknown cloak mode {mode!r}; choose one of: {', '.join(MODES)}")
+    check_mode(mode)
     settings = MODES[mode]
     budget = settings.budget if budget is None else budget
     check_budget(budget)
@@ -132,6 +131,19 @@ class CloakWork:
     keep_metadata: bool = False
     output_format: str = CLOAK_FORMATS["png"]
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse bad options before any file is touched, so a folder job stops at the start.
+
+        Raises:
+            VeilError: An unknown mode, a budget outside (0, 0.5), or a detection
+                threshold outside [0, 1].
+            UnknownModelError: An unknown detector.
+        """
+        check_mode(self.mode)
+        if self.budget is not None:
+            check_budget(self.budget)
+        check_detector(self.detector, self.threshold)
 
     @property
     def in_threads(self) -> bool:

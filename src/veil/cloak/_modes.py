@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_MODE", "DEFAULT_MODELS", "MODES", "CloakMode", "check_budget"]
+__all__ = ["DEFAULT_MODE", "DEFAULT_MODELS", "MODES", "CloakMode", "check_budget", "check_mode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,18 @@ DEFAULT_MODE = "mid"
 
 DEFAULT_MODELS = ("sface", "facenet")
 """The white-box ensemble: veil's differentiable recognizers (dlib is not differentiable)."""
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a mode that is not one of ``MODES``.
+
+    Raises:
+        VeilError: Unknown ``mode``, with the modes there are.
+    """
+    from veil.errors import VeilError
+
+    if mode not in MODES:
+        raise VeilError(f"unknown cloak mode {mode!r}; choose one of: {', '.join(MODES)}")
 
 
 def check_budget(budget: float) -> None:

@@ -11,6 +11,7 @@ from veil.detect._registry import (
     DEFAULT_THRESHOLDS,
     DETECTORS,
     THREADED_DETECTORS,
+    check_detector,
     get_detector,
     resolve_detector,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Detector",
     "FrameFaces",
     "box_iou",
+    "check_detector",
     "detect",
     "detect_animation",
     "detect_batch",

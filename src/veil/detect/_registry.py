@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 from veil import models
 from veil.detect._base import Detector
-from veil.errors import UnknownModelError
+from veil.errors import UnknownModelError, VeilError
 
 __all__ = [
     "AUTO_DETECTOR",
     "DEFAULT_THRESHOLDS",
     "DETECTORS",
     "THREADED_DETECTORS",
+    "check_detector",
     "get_detector",
     "resolve_detector",
 ]
@@ -99,6 +100,23 @@ def resolve_detector(name: str) -> str:
     return "+".join(AUTO_DETECTOR if part == "auto" else part for part in name.split("+"))
 
 
+def check_detector(name: str, threshold: float | None = None) -> None:
+    """Refuse an unknown detector or a threshold outside [0, 1] without loading anything.
+
+    For jobs, so that bad options stop them at the start instead of failing every file.
+
+    Raises:
+        UnknownModelError: A name (or a part of a union) that is no detector.
+        VeilError: ``threshold`` outside [0, 1] (scores are probabilities: above 1
+            nothing is found, and a blur would hide nothing).
+    """
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise VeilError(f"the detection threshold must be between 0 and 1, got {threshold}")
+    for part in name.split("+"):
+        if part != "auto" and part not in DETECTORS:
+            raise UnknownModelError("detector", part, [*DETECTORS, "auto"])
+
+
 def get_detector(name: str = "auto", *, threshold: float | None = None) -> Detector:
     """A loaded detector, built on first use and reused for the rest of the process.
 
@@ -112,14 +130,14 @@ def get_detector(name: str = "auto", *, threshold: float | None = None) -> Detec
     Raises:
         UnknownModelError: No detector by that name.
         ModelNotPulledError: Its weights are not pulled yet.
+        VeilError: ``threshold`` outside [0, 1] (see ``check_detector``).
     """
+    check_detector(name, threshold)
     if "+" in name:
         from veil.detect._union import UnionDetector
 
         return UnionDetector([get_detector(part, threshold=threshold) for part in name.split("+")])
     resolved = AUTO_DETECTOR if name == "auto" else name
-    if resolved not in DETECTORS:
-        raise UnknownModelError("detector", name, [*DETECTORS, "auto"])
     return _load(resolved, DEFAULT_THRESHOLDS[resolved] if threshold is None else float(threshold))
 
 

@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from veil.anonymize import DEFAULT_DETECTOR, DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
 from veil.attributes import DEFAULT_HIDE_JUDGES, JUDGES, parse_hide
 from veil.cloak import DEFAULT_MODE, DEFAULT_MODELS, MODES
+from veil.cloak._modes import check_mode
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.errors import InputError, VeilError
 from veil.service._apikeys import ApiKey
@@ -137,8 +138,7 @@ async def cloak(
 
     A photo with no face fails (it would not be protected); the others go on.
     """
-    if mode not in MODES:
-        raise VeilError(f"unknown cloak mode {mode!r}; choose one of: {', '.join(MODES)}")
+    check_mode(mode)
     chosen = [name.strip() for name in models.split(",") if name.strip()]
     if not chosen or not set(chosen) <= set(DEFAULT_MODELS):
         raise VeilError(
