@@ -195,6 +195,20 @@ def test_a_folder_job_with_bad_options_stops_before_it_starts(
     assert not (tmp_path / "out").exists()
 
 
+def test_identify_refuses_an_uncalibrated_far_and_no_candidates_before_any_photo(
+    astronaut: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veil.match import generate_key
+
+    monkeypatch.setenv("VEIL_KEY", generate_key())
+    photo = _photo(tmp_path, astronaut)
+    gallery = tmp_path / "people.veil"
+    assert runner.invoke(app, ["enroll", str(gallery), "eileen", str(photo)]).exit_code == 0
+    for option, message in ((["--far", "0.5"], "no threshold for FAR 0.5"), (["--top-k", "0"], "--top-k")):
+        result = runner.invoke(app, ["identify", str(gallery), str(photo), *option])
+        assert result.exit_code == 2 and message in result.output, option
+
+
 def test_help_shows_defaults_that_are_not_values() -> None:
     """Defaults described in words ("the mode's") show in the help; rich markup must not swallow them."""
     result = runner.invoke(app, ["cloak", "--help"], env={"COLUMNS": "200"})

@@ -40,6 +40,7 @@ ResumeOption = Annotated[
 ]
 EngineOption = Annotated[str, typer.Option(help=f"Where folder jobs run: {', '.join(ENGINES)}.")]
 WorkersOption = Annotated[
-    int | None, typer.Option(help="Local threads or processes, or Ray actors.", show_default="all cores")
+    int | None,
+    typer.Option(min=1, help="Local threads or processes, or Ray actors.", show_default="all cores"),
 ]
 AddressOption = Annotated[str | None, typer.Option(help="Ray cluster address.", show_default="a local Ray")]

@@ -31,6 +31,7 @@ from veil.match import (
     create_key_file,
     enroll,
     identify,
+    load_calibration,
     verify,
 )
 from veil.match._keys import default_key_path
@@ -128,7 +129,7 @@ def _new_gallery(model: str, index: str) -> Gallery:
 def identify_command(
     gallery: GalleryArgument,
     photos: PhotosArgument,
-    top_k: Annotated[int, typer.Option(help="How many candidates to list per face.")] = 5,
+    top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list per face.")] = 5,
     far: FarOption = DEFAULT_FAR,
     all_faces: Annotated[bool, typer.Option(help="Identify every face, not only the largest.")] = False,
     detector: DetectorOption = MATCH_DETECTOR,
@@ -138,6 +139,9 @@ def identify_command(
     """Search a gallery for the people in photos; a face below the FAR threshold is "unknown"."""
     try:
         people = Gallery.load(gallery)
+        load_calibration(people.model).threshold(
+            far
+        )  # an uncalibrated FAR is bad usage, not a photo's failure
         files = find_images(photos)
     except VeilError as error:
         raise fail_usage(str(error)) from error

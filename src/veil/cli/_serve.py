@@ -31,7 +31,7 @@ DatabaseOption = Annotated[
 # here would load FastAPI for every ``veil`` command.
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     data_dir: DataDirOption = None,
     database: DatabaseOption = None,
     workers: Annotated[int, typer.Option(help="Job worker processes (cloak, large anonymize).")] = 1,
