@@ -11,7 +11,7 @@ from veil.attributes._hide import AttributesHidden, hide_attributes
 from veil.attributes._live import hide_attributes_video
 from veil.attributes._modes import DEFAULT_HIDE_JUDGES
 from veil.attributes._universal import UniversalPerturbation
-from veil.cloak._modes import check_budget
+from veil.cloak import check_budget
 from veil.detect import check_detector
 from veil.errors import NoFaceError
 from veil.jobs import JobReport, run_folder_job

@@ -164,7 +164,7 @@ def hide_attributes(
     import torch
 
     from veil.attributes._hide_optimise import Goal, optimise, record
-    from veil.cloak._modes import check_budget
+    from veil.cloak import check_budget
     from veil.cloak._optimise import FaceProblem, white_box_recognizers
 
     wanted = parse_hide(hide if isinstance(hide, str) else tuple(hide), chance=chance)

@@ -139,9 +139,8 @@ def identify_command(
     """Search a gallery for the people in photos; a face below the FAR threshold is "unknown"."""
     try:
         people = Gallery.load(gallery)
-        load_calibration(people.model).threshold(
-            far
-        )  # an uncalibrated FAR is bad usage, not a photo's failure
+        # An uncalibrated FAR is bad usage, not a failure of each photo: refused here, before any.
+        load_calibration(people.model).threshold(far)
         files = find_images(photos)
     except VeilError as error:
         raise fail_usage(str(error)) from error

@@ -12,7 +12,7 @@ from veil.cloak._files import (
     cloak_file,
     cloak_files,
 )
-from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES, CloakMode
+from veil.cloak._modes import DEFAULT_MODE, DEFAULT_MODELS, MODES, CloakMode, check_budget, check_mode
 from veil.cloak._results import Cloaked, FaceCloak
 from veil.cloak._targets import Target, choose_target, person_embeddings
 
@@ -29,6 +29,8 @@ __all__ = [
     "FaceCloak",
     "ProtectionCard",
     "Target",
+    "check_budget",
+    "check_mode",
     "choose_target",
     "cloak",
     "cloak_faces",

@@ -20,11 +20,12 @@ __all__ = ["FrameFaces", "detect_animation", "detect_video"]
 
 @dataclass(frozen=True, slots=True)
 class FrameFaces:
-    """The faces found in one frame of a video.
+    """The faces found in one frame of a video or an animated image.
 
     Attributes:
-        index: The frame's position in the video, from 0.
-        seconds: When it shows, at the video's average frame rate.
+        index: The frame's position, from 0.
+        seconds: When it shows: at a video's average frame rate, or from an
+            animation's frame durations.
         faces: Its faces, best detection first, in the pixels of the upright frame.
     """
 

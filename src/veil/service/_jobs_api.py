@@ -24,8 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from veil.anonymize import DEFAULT_DETECTOR, DEFAULT_EXPAND, DEFAULT_METHOD, DEFAULT_STRENGTH, FILTERS
 from veil.attributes import DEFAULT_HIDE_JUDGES, JUDGES, parse_hide
-from veil.cloak import DEFAULT_MODE, DEFAULT_MODELS, MODES
-from veil.cloak._modes import check_mode
+from veil.cloak import DEFAULT_MODE, DEFAULT_MODELS, MODES, check_mode
 from veil.detect import AUTO_DETECTOR, DETECTORS
 from veil.errors import InputError, VeilError
 from veil.service._apikeys import ApiKey
